@@ -1,0 +1,159 @@
+"""Per-account request limits shared by every process (the provider's limits, kept).
+
+Each request to a provider takes a *slot* for its external account. Slots are rows
+in ``ratelimitslot``, so every web and worker process on the database sees the same
+counts: at most ``max_concurrent`` open slots, ``per_second`` starts in the last
+second, ``per_minute`` in the last minute, and each :class:`~hub.types.PathLimit`
+per minute for matching paths. Taking a slot is serialised per account (PostgreSQL
+advisory lock; SQLite's write lock), and a slot abandoned by a killed process
+frees itself when its lease expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import re
+import weakref
+import zlib
+from collections.abc import AsyncIterator, Callable
+from functools import lru_cache
+
+import sqlalchemy as sa
+from sqlmodel import Session, func, select
+
+from hub.db import Database, utcnow
+from hub.models import RateLimitSlot
+from hub.types import RateLimits
+
+#: Counting windows are a little wider than the provider's, so clock skew and
+#: network jitter never push a request over the provider's own count.
+SECOND = dt.timedelta(seconds=1.1)
+MINUTE = dt.timedelta(seconds=61)
+LEASE = dt.timedelta(seconds=120)
+POLL = 0.02
+
+
+@lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+class AccountLimiter:
+    """Hands out request slots per external account, within its ``RateLimits``."""
+
+    def __init__(self, db: Database, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.db = db
+        self.clock = clock
+        self._local: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]
+        ] = weakref.WeakKeyDictionary()
+
+    def _semaphore(self, account_key: str, limits: RateLimits) -> asyncio.Semaphore:
+        # A first, in-process gate so one process does not poll the database with
+        # more waiters than the account could ever serve at once.
+        loop = asyncio.get_running_loop()
+        per_loop = self._local.setdefault(loop, {})
+        sem = per_loop.get(account_key)
+        if sem is None:
+            sem = per_loop[account_key] = asyncio.Semaphore(limits.max_concurrent)
+        return sem
+
+    @contextlib.asynccontextmanager
+    async def slot(self, account_key: str, path: str, limits: RateLimits) -> AsyncIterator[None]:
+        """Wait for a slot for one request, hold it while the request runs."""
+        bucket = next((p.pattern for p in limits.paths if _compiled(p.pattern).search(path)), "")
+        async with self._semaphore(account_key, limits):
+            slot_id = await self._acquire(account_key, bucket, limits)
+            try:
+                yield
+            finally:
+                await asyncio.shield(self._release(slot_id))
+
+    async def _acquire(self, account_key: str, bucket: str, limits: RateLimits) -> int:
+        while True:
+            slot_id, wait = await asyncio.to_thread(self._try, account_key, bucket, limits)
+            if slot_id is not None:
+                return slot_id
+            await asyncio.sleep(max(POLL, min(wait, 1.0)))
+
+    def _try(self, account_key: str, bucket: str, limits: RateLimits) -> tuple[int | None, float]:
+        now = self.clock()
+        with self.db.session() as session:
+            if not self.db.is_sqlite:
+                session.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:k)"),
+                    {"k": zlib.crc32(account_key.encode())},
+                )
+            wait = self._wait_needed(session, account_key, bucket, limits, now)
+            if wait > 0:
+                return None, wait
+            slot = RateLimitSlot(
+                account_key=account_key, bucket=bucket, started_at=now, lease_expires_at=now + LEASE
+            )
+            session.add(slot)
+            session.flush()
+            assert slot.id is not None
+            return slot.id, 0.0
+
+    def _wait_needed(
+        self, session: Session, key: str, bucket: str, limits: RateLimits, now: dt.datetime
+    ) -> float:
+        rows = RateLimitSlot
+        open_count = session.exec(
+            select(func.count()).where(
+                rows.account_key == key,
+                rows.finished_at.is_(None),  # type: ignore[union-attr]
+                rows.lease_expires_at > now,
+            )
+        ).one()
+        if open_count >= limits.max_concurrent:
+            return POLL
+        checks: list[tuple[dt.timedelta, int, str | None]] = [(MINUTE, limits.per_minute, None)]
+        if limits.per_second:
+            checks.append((SECOND, limits.per_second, None))
+        for path_limit in limits.paths:
+            if path_limit.pattern == bucket:
+                checks.append((MINUTE, path_limit.per_minute, bucket))
+        wait = 0.0
+        for window, allowed, only_bucket in checks:
+            query = select(rows.started_at).where(
+                rows.account_key == key, rows.started_at > now - window
+            )
+            if only_bucket is not None:
+                query = query.where(rows.bucket == only_bucket)
+            count = session.exec(select(func.count()).select_from(query.subquery())).one()
+            if count >= allowed:
+                # The window frees up when its oldest counted start leaves it.
+                oldest = session.exec(
+                    query.order_by(rows.started_at.desc())  # type: ignore[attr-defined]
+                    .offset(allowed - 1)
+                    .limit(1)
+                ).first()
+                if oldest is not None:
+                    wait = max(wait, (oldest + window - now).total_seconds())
+                else:
+                    wait = max(wait, POLL)
+        return wait
+
+    async def _release(self, slot_id: int) -> None:
+        def release() -> None:
+            with self.db.session() as session:
+                session.execute(
+                    sa.update(RateLimitSlot)
+                    .where(RateLimitSlot.id == slot_id)  # type: ignore[arg-type]
+                    .values(finished_at=self.clock())
+                )
+
+        await asyncio.to_thread(release)
+
+    def prune(self, older_than: dt.timedelta = dt.timedelta(minutes=5)) -> int:
+        """Delete slots too old to count for any window; return how many."""
+        with self.db.session() as session:
+            result = session.execute(
+                sa.delete(RateLimitSlot).where(
+                    RateLimitSlot.started_at < self.clock() - older_than  # type: ignore[arg-type]
+                )
+            )
+            return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,528 @@
+"""What jobs do: push batches and invoice changes, refresh tokens, housekeeping."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, col, select
+
+from hub import metrics
+from hub.connections import record_activity
+from hub.db import utcnow
+from hub.errors import Transient
+from hub.jobs import Park, enqueue, handler
+from hub.models import (
+    BatchSync,
+    BatchSyncState,
+    Connection,
+    ConnectionStatus,
+    Invoice,
+    InvoiceBatch,
+    InvoiceLine,
+    Job,
+    LinkState,
+    Participant,
+    SyncLink,
+)
+from hub.types import (
+    BatchPayload,
+    BatchSyncResult,
+    ConnectionContext,
+    InvoicePayload,
+    LinePayload,
+    LinkUpdate,
+    ParticipantPayload,
+    RemoteRef,
+    SyncOutcome,
+)
+
+if TYPE_CHECKING:
+    from hub.services import Services
+
+log = logging.getLogger(__name__)
+
+#: Invoices handed to ``sync_batch`` per call; results are saved after each call, so
+#: progress shows while a large batch is pushed and a crash repeats at most one chunk.
+CHUNK = 300
+INVOICE = "invoice"
+
+
+# --- contexts -----------------------------------------------------------------------------
+
+
+def load_connection(services: Services, connection_id: int) -> Connection:
+    """The connection a job acts for; parks the job when it is not usable."""
+    with services.db.read_session() as session:
+        connection = session.get(Connection, connection_id)
+    if connection is None or connection.status == ConnectionStatus.disconnected.value:
+        raise Park("the connection was disconnected")
+    if connection.status != ConnectionStatus.connected.value:
+        raise Park(connection.last_error or "the connection needs reconnecting")
+    if connection.integration not in services.plugins:
+        raise Transient(f"the {connection.integration} plugin is not loaded in this process")
+    return connection
+
+
+def known_links(session: Session, connection_id: int) -> dict[tuple[str, str], RemoteRef]:
+    """Every non-invoice link of a connection (customers, items ...)."""
+    rows = session.exec(
+        select(SyncLink).where(
+            SyncLink.connection_id == connection_id,
+            SyncLink.kind != INVOICE,
+            col(SyncLink.remote_id).is_not(None),
+        )
+    ).all()
+    return {(r.kind, r.local_key): RemoteRef(r.remote_id or "", r.remote_version) for r in rows}
+
+
+@contextlib.asynccontextmanager
+async def connection_context(
+    services: Services,
+    connection: Connection,
+    links: dict[tuple[str, str], RemoteRef] | None = None,
+) -> AsyncIterator[ConnectionContext]:
+    """A context for hooks acting for ``connection``, with a limited HTTP client."""
+    integration = services.plugins.get(connection.integration)
+    assert integration is not None and connection.id is not None
+    connection_id = connection.id
+    handed: dict[str, str | None] = {"token": None}
+
+    async def access_token(*, force_refresh: bool = False) -> str:
+        stale = handed["token"] if force_refresh else None
+        token = await services.vault.access_token(connection_id, stale=stale)
+        handed["token"] = token
+        return token
+
+    account_key = f"{connection.integration}:{connection.external_account_id}"
+    async with services.http.client(
+        connection.integration, account_key=account_key, limits=integration.info.rate_limits
+    ) as http:
+        yield ConnectionContext(
+            config=integration.config,
+            info=integration.info,
+            connection_id=connection_id,
+            external_account_id=connection.external_account_id or "",
+            environment="production" if connection.environment == "production" else "sandbox",
+            access_token=access_token,
+            http=http,
+            links=links or {},
+        )
+
+
+# --- payloads -----------------------------------------------------------------------------
+
+
+def invoice_payloads(
+    session: Session, invoices: list[Invoice], connection_id: int
+) -> list[InvoicePayload]:
+    """Build plugin payloads for invoices, with their existing remote refs."""
+    ids = [i.id for i in invoices]
+    lines: dict[int, list[InvoiceLine]] = {}
+    for line in session.exec(
+        select(InvoiceLine)
+        .where(col(InvoiceLine.invoice_id).in_(ids))
+        .order_by(col(InvoiceLine.invoice_id), col(InvoiceLine.position))
+    ).all():
+        lines.setdefault(line.invoice_id, []).append(line)
+    participants = {
+        p.id: p
+        for p in session.exec(
+            select(Participant).where(col(Participant.id).in_({i.participant_id for i in invoices}))
+        ).all()
+    }
+    links = {
+        link.local_key: link
+        for link in session.exec(
+            select(SyncLink).where(
+                SyncLink.connection_id == connection_id,
+                SyncLink.kind == INVOICE,
+                col(SyncLink.local_key).in_([str(i) for i in ids]),
+            )
+        ).all()
+    }
+    payloads = []
+    for invoice in invoices:
+        assert invoice.id is not None
+        participant = participants[invoice.participant_id]
+        link = links.get(str(invoice.id))
+        payloads.append(
+            InvoicePayload(
+                id=invoice.id,
+                number=invoice.number,
+                participant=ParticipantPayload(
+                    id=participant.external_ref, name=participant.name, email=participant.email
+                ),
+                issue_date=invoice.issue_date,
+                due_date=invoice.due_date,
+                currency=invoice.currency,
+                lines=tuple(
+                    LinePayload(
+                        description=line.description,
+                        item_code=line.item_code,
+                        quantity=line.quantity,
+                        unit_price=line.unit_price,
+                    )
+                    for line in lines.get(invoice.id, [])
+                ),
+                idempotency_key=f"hub-{connection_id}-{invoice.id}",
+                memo=invoice.memo,
+                voided=invoice.status == "void",
+                remote=(
+                    RemoteRef(link.remote_id, link.remote_version)
+                    if link is not None and link.remote_id
+                    else None
+                ),
+            )
+        )
+    return payloads
+
+
+def save_link_updates(
+    session: Session, connection_id: int, updates: tuple[LinkUpdate, ...]
+) -> None:
+    """Upsert customer/item links the plugin reported."""
+    for update in updates:
+        link = session.exec(
+            select(SyncLink).where(
+                SyncLink.connection_id == connection_id,
+                SyncLink.kind == update.kind,
+                SyncLink.local_key == update.local_key,
+            )
+        ).first() or SyncLink(
+            connection_id=connection_id, kind=update.kind, local_key=update.local_key
+        )
+        link.remote_id = update.remote.remote_id
+        link.remote_version = update.remote.remote_version
+        link.state = LinkState.synced.value
+        link.synced_at = link.updated_at = utcnow()
+        session.add(link)
+
+
+# --- pushing batches ----------------------------------------------------------------------
+
+
+def _pending_invoices(session: Session, batch_id: int, connection_id: int) -> list[Invoice]:
+    """Invoices of a batch not yet synced or refused in this connection."""
+    settled = set(
+        session.exec(
+            select(SyncLink.local_key).where(
+                SyncLink.connection_id == connection_id,
+                SyncLink.kind == INVOICE,
+                col(SyncLink.state).in_([LinkState.synced.value, LinkState.failed.value]),
+            )
+        ).all()
+    )
+    invoices = session.exec(
+        select(Invoice).where(Invoice.batch_id == batch_id).order_by(col(Invoice.id))
+    ).all()
+    return [invoice for invoice in invoices if str(invoice.id) not in settled]
+
+
+def _record_results(
+    session: Session,
+    connection: Connection,
+    batch_sync_id: int,
+    payloads: list[InvoicePayload],
+    result: BatchSyncResult,
+    versions: dict[int, int],
+) -> tuple[int, int, int]:
+    """Save one chunk's outcome; return (synced, failed, retryable) counts.
+
+    ``versions`` are the invoices' local versions as they were read for this push, so
+    an edit made while the push ran is still seen as unpushed.
+    """
+    assert connection.id is not None
+    save_link_updates(session, connection.id, result.links)
+    by_id = {r.invoice_id: r for r in result.invoices}
+    synced = failed = retryable = 0
+    now = utcnow()
+    for payload in payloads:
+        outcome = by_id.get(payload.id)
+        link = session.exec(
+            select(SyncLink).where(
+                SyncLink.connection_id == connection.id,
+                SyncLink.kind == INVOICE,
+                SyncLink.local_key == str(payload.id),
+            )
+        ).first() or SyncLink(connection_id=connection.id, kind=INVOICE, local_key=str(payload.id))
+        link.attempts += 1
+        link.updated_at = now
+        if outcome is None:
+            link.state = LinkState.pending.value
+            link.last_error = "the plugin returned no result for this invoice"
+            retryable += 1
+        elif outcome.remote is not None:
+            link.remote_id = outcome.remote.remote_id
+            link.remote_version = outcome.remote.remote_version
+            link.remote_number = outcome.remote_number
+            link.state = LinkState.synced.value
+            link.last_error = link.last_error_code = link.support_reference = None
+            link.synced_at = now
+            link.pushed_version = versions.get(payload.id, 1)
+            synced += 1
+        elif outcome.error is not None:
+            link.last_error = outcome.error.message
+            link.last_error_code = outcome.error.code
+            link.support_reference = outcome.error.support_reference
+            if outcome.error.retryable:
+                link.state = LinkState.pending.value
+                retryable += 1
+            else:
+                link.state = LinkState.failed.value
+                failed += 1
+        session.add(link)
+    batch_sync = session.get(BatchSync, batch_sync_id)
+    assert batch_sync is not None
+    batch_sync.updated_at = now
+    session.add(batch_sync)
+    return synced, failed, retryable
+
+
+def _refresh_counts(session: Session, batch_sync: BatchSync) -> None:
+    keys = [
+        str(i)
+        for i in session.exec(
+            select(Invoice.id).where(Invoice.batch_id == batch_sync.batch_id)
+        ).all()
+    ]
+    states = session.exec(
+        select(SyncLink.state).where(
+            SyncLink.connection_id == batch_sync.connection_id,
+            SyncLink.kind == INVOICE,
+            col(SyncLink.local_key).in_(keys),
+        )
+    ).all()
+    batch_sync.total = len(keys)
+    batch_sync.synced = sum(1 for s in states if s == LinkState.synced.value)
+    batch_sync.failed = sum(1 for s in states if s == LinkState.failed.value)
+
+
+@handler("push_batch")
+async def push_batch(services: Services, job: Job) -> None:
+    """Push every not-yet-synced invoice of a batch to one connection."""
+    batch_id = int(job.payload["batch_id"])
+    connection = load_connection(services, int(job.payload["connection_id"]))
+    assert connection.id is not None
+    hook = services.plugins.hook(connection.integration, "sync_batch")
+
+    def start(session: Session) -> tuple[int, list[Invoice], dict[tuple[str, str], RemoteRef]]:
+        batch_sync = session.exec(
+            select(BatchSync).where(
+                BatchSync.batch_id == batch_id, BatchSync.connection_id == connection.id
+            )
+        ).one()
+        batch_sync.state = BatchSyncState.running.value
+        batch_sync.updated_at = utcnow()
+        _refresh_counts(session, batch_sync)
+        session.add(batch_sync)
+        assert batch_sync.id is not None
+        return (
+            batch_sync.id,
+            _pending_invoices(session, batch_id, connection.id or 0),
+            known_links(session, connection.id or 0),
+        )
+
+    batch_sync_id, pending, links = await services.db.run(start)
+    with services.db.read_session() as session:
+        batch = session.get(InvoiceBatch, batch_id)
+        reference = batch.reference if batch else ""
+    retry_later = 0
+    for offset in range(0, len(pending), CHUNK):
+        chunk = pending[offset : offset + CHUNK]
+        payloads = await services.db.read(
+            lambda s, chunk=chunk: invoice_payloads(s, chunk, connection.id or 0)
+        )
+        async with connection_context(services, connection, links) as ctx:
+            result = await hook(ctx=ctx, batch=BatchPayload(batch_id, reference, tuple(payloads)))
+        if not isinstance(result, BatchSyncResult):
+            raise Transient(f"the {connection.integration} plugin returned no batch result")
+        versions = {invoice.id or 0: invoice.version for invoice in chunk}
+        counts = await services.db.run(
+            lambda s, p=payloads, r=result, v=versions: _record_results(
+                s, connection, batch_sync_id, p, r, v
+            )
+        )
+        retry_later += counts[2]
+        for update in result.links:
+            links[(update.kind, update.local_key)] = update.remote
+        await services.db.run(lambda s: _refresh_counts_by_id(s, batch_sync_id))
+    await services.db.run(
+        lambda s: _finish_batch(s, services, connection, batch_sync_id, reference)
+    )
+    await _push_edits_made_meanwhile(services, connection, batch_id)
+    if retry_later:
+        raise Transient(f"{retry_later} invoice(s) could not be pushed yet; retrying")
+
+
+def _refresh_counts_by_id(session: Session, batch_sync_id: int) -> None:
+    batch_sync = session.get(BatchSync, batch_sync_id)
+    if batch_sync is not None:
+        _refresh_counts(session, batch_sync)
+        batch_sync.updated_at = utcnow()
+        session.add(batch_sync)
+
+
+def _finish_batch(
+    session: Session, services: Services, connection: Connection, batch_sync_id: int, reference: str
+) -> None:
+    batch_sync = session.get(BatchSync, batch_sync_id)
+    assert batch_sync is not None
+    _refresh_counts(session, batch_sync)
+    integration = services.plugins.get(connection.integration)
+    name = integration.info.name if integration else connection.integration
+    now = utcnow()
+    if batch_sync.synced == batch_sync.total:
+        batch_sync.state = BatchSyncState.synced.value
+        message = f"Pushed batch “{reference}”: {batch_sync.synced} invoice(s) in {name}."
+        level = "info"
+    elif batch_sync.synced + batch_sync.failed == batch_sync.total:
+        batch_sync.state = (
+            BatchSyncState.partially_synced.value
+            if batch_sync.synced
+            else BatchSyncState.failed.value
+        )
+        message = (
+            f"Pushed batch “{reference}”: {batch_sync.synced} of {batch_sync.total} invoice(s); "
+            f"{batch_sync.failed} refused by {name} (see the batch for the reasons)."
+        )
+        level = "error"
+    else:
+        session.add(batch_sync)
+        return  # still pending: the job retries
+    batch_sync.finished_at = batch_sync.updated_at = now
+    session.add(batch_sync)
+    created = session.exec(
+        select(InvoiceBatch.created_at).where(InvoiceBatch.id == batch_sync.batch_id)
+    ).first()
+    if created is not None:
+        metrics.SYNC_SECONDS.labels(connection.integration).observe((now - created).total_seconds())
+    record_activity(session, connection, "batch_pushed", message, level=level)
+
+
+async def _push_edits_made_meanwhile(
+    services: Services, connection: Connection, batch_id: int
+) -> None:
+    """Invoices edited while their first push was under way get a change push."""
+
+    def find(session: Session) -> None:
+        rows = session.exec(
+            select(Invoice, SyncLink)
+            .join(SyncLink, col(SyncLink.local_key) == sa_cast_str(Invoice.id))
+            .where(
+                Invoice.batch_id == batch_id,
+                SyncLink.connection_id == connection.id,
+                SyncLink.kind == INVOICE,
+                SyncLink.state == LinkState.synced.value,
+            )
+        ).all()
+        for invoice, link in rows:
+            if link.pushed_version is not None and invoice.version > link.pushed_version:
+                enqueue_invoice_change(session, invoice, connection)
+
+    await services.db.run(find)
+
+
+def sa_cast_str(column: Any) -> Any:
+    """``CAST(column AS VARCHAR)``, to join ids with link keys."""
+    import sqlalchemy as sa
+
+    return sa.cast(column, sa.String)
+
+
+def enqueue_invoice_change(session: Session, invoice: Invoice, connection: Connection) -> None:
+    """Queue pushing an invoice's latest edit (one live job per invoice and connection)."""
+    enqueue(
+        session,
+        "push_invoice_change",
+        {"invoice_id": invoice.id, "connection_id": connection.id},
+        connection_id=connection.id,
+        unique_key=f"push_invoice_change:{connection.id}:{invoice.id}",
+    )
+
+
+@handler("push_invoice_change")
+async def push_invoice_change(services: Services, job: Job) -> None:
+    """Push an edit or a void of an already-pushed invoice."""
+    invoice_id = int(job.payload["invoice_id"])
+    connection = load_connection(services, int(job.payload["connection_id"]))
+
+    def load(session: Session) -> tuple[InvoicePayload, SyncLink, int] | None:
+        invoice = session.get(Invoice, invoice_id)
+        link = session.exec(
+            select(SyncLink).where(
+                SyncLink.connection_id == connection.id,
+                SyncLink.kind == INVOICE,
+                SyncLink.local_key == str(invoice_id),
+            )
+        ).first()
+        if invoice is None or link is None or link.state != LinkState.synced.value:
+            return None  # not pushed yet: the batch push will carry the latest state
+        if link.pushed_version is not None and link.pushed_version >= invoice.version:
+            return None  # already pushed
+        payload = invoice_payloads(session, [invoice], connection.id or 0)[0]
+        return payload, link, invoice.version
+
+    loaded = await services.db.read(load)
+    if loaded is None:
+        return
+    payload, link, version = loaded
+    async with connection_context(services, connection) as ctx:
+        outcome = await services.plugins.hook(connection.integration, "push_invoice_change")(
+            ctx=ctx, invoice=payload, link=RemoteRef(link.remote_id or "", link.remote_version)
+        )
+    if not isinstance(outcome, SyncOutcome):
+        raise Transient(f"the {connection.integration} plugin returned no outcome")
+
+    def save(session: Session) -> None:
+        row = session.get(SyncLink, link.id)
+        assert row is not None and connection.id is not None
+        save_link_updates(session, connection.id, outcome.links)
+        row.updated_at = utcnow()
+        if outcome.error is not None:
+            row.last_error = outcome.error.message
+            row.last_error_code = outcome.error.code
+            row.support_reference = outcome.error.support_reference
+            record_activity(
+                session,
+                connection,
+                "error",
+                f"Could not update invoice {payload.number}: {outcome.error.message}",
+                level="error",
+                support_reference=outcome.error.support_reference,
+            )
+        else:
+            if outcome.remote is not None:
+                row.remote_version = outcome.remote.remote_version
+            row.pushed_version = version
+            row.last_error = row.last_error_code = None
+            what = "voided" if payload.voided else "updated"
+            record_activity(
+                session, connection, "invoice_pushed", f"Invoice {payload.number} {what}."
+            )
+        session.add(row)
+
+    await services.db.run(save)
+    if outcome.error is not None and outcome.error.retryable:
+        raise Transient(outcome.error.message)
+
+
+# --- tokens and housekeeping ---------------------------------------------------------------------
+
+
+@handler("refresh_tokens")
+async def refresh_tokens(services: Services, job: Job) -> None:
+    """Keep-alive: refresh a connection's tokens so its refresh token never lapses."""
+    connection = load_connection(services, int(job.payload["connection_id"]))
+    assert connection.id is not None
+    tokens = services.vault.tokens(connection)
+    await services.vault.access_token(connection.id, stale=tokens.access_token if tokens else "")
+
+
+@handler("prune")
+async def prune(services: Services, job: Job) -> None:
+    """Delete old rate-limit slots."""
+    await asyncio.to_thread(services.limiter.prune)

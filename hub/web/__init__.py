@@ -1,0 +1,1 @@
+"""The hub's web routes, one module per concern."""

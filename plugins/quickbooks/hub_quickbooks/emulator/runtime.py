@@ -1,0 +1,221 @@
+"""The emulator's running state: books, apps, tokens, limits, faults, webhooks, stats."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from .books import Books
+from .clock import Clock
+from .fault_injection import FaultInjector
+from .idtoken import SigningKey
+from .limits import LimitSettings, Throttle
+from .registry import App, Registry, new_client_id, new_client_secret, new_realm_id
+from .settings import EmulatorSettings
+from .state import StateFile
+from .stats import Stats
+from .tokens import TokenStore
+from .webhooks import WebhookSender
+
+if TYPE_CHECKING:
+    from .books import Change
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between a change and the state file being written (changes come in bursts).
+SAVE_DELAY = 0.2
+
+
+@functools.cache
+def _process_signing_key() -> SigningKey:
+    # RSA key generation is slow; instances without a state file share one key.
+    return SigningKey.generate()
+
+
+class Emulator:
+    """Everything one emulator instance knows; the web layer reads and changes it."""
+
+    def __init__(self, settings: EmulatorSettings) -> None:
+        self.settings = settings
+        self.clock = Clock()
+        self.registry = Registry()
+        self.tokens = TokenStore(
+            now=self.clock.timestamp,
+            access_ttl=settings.access_token_ttl,
+            code_ttl=settings.auth_code_ttl,
+        )
+        self.books = self._new_books()
+        self.limits = LimitSettings(enabled=settings.limits)
+        self.throttle = Throttle(self.limits, self.clock.monotonic)
+        self.faults = FaultInjector(self.clock.monotonic)
+        self.stats = Stats()
+        self.webhooks = WebhookSender(settings, self.tokens.connected_apps, self.registry.app)
+        self.signing_key = _process_signing_key()
+        self.user_id = str(uuid.uuid4())
+        self.state_file = StateFile(settings.state_path) if settings.state_path else None
+        self._dirty = asyncio.Event()
+        self._saver: asyncio.Task[None] | None = None
+        saved = self.state_file.load() if self.state_file else None
+        if saved is not None:
+            self.restore(saved)
+        elif settings.seed:
+            self.seed()
+
+    # --- set-up ------------------------------------------------------------------------
+
+    def _new_books(self) -> Books:
+        books = Books(self.clock.now)
+        books.listeners.append(self._on_change)
+        return books
+
+    def seed(self) -> None:
+        """One sandbox company and, when configured, the start-up app."""
+        self.add_company(self.settings.company_name)
+        if self.settings.client_id:
+            self.register_app(
+                {
+                    "client_id": self.settings.client_id,
+                    "client_secret": self.settings.client_secret,
+                    "redirect_uris": list(self.settings.redirect_uris),
+                }
+            )
+
+    def reset(self, *, seed: bool | None = None) -> None:
+        """Back to a fresh start: no data, no tokens, real time, default limits."""
+        self.clock.reset()
+        self.registry.apps.clear()
+        self.registry.companies.clear()
+        self.tokens.clear()
+        self.books = self._new_books()
+        fresh = LimitSettings(enabled=self.settings.limits)
+        for name, value in vars(fresh).items():
+            setattr(self.limits, name, value)
+        self.throttle.clear()
+        self.faults.clear()
+        self.stats.clear()
+        self.webhooks.reset_counters()
+        self.webhooks.aggregation_seconds = self.settings.aggregation_seconds
+        self.webhooks.retry_scale = self.settings.retry_scale
+        if self.settings.seed if seed is None else seed:
+            self.seed()
+        self.mark_dirty()
+
+    def add_company(self, name: str, *, realm_id: str | None = None, **options: str) -> str:
+        """Create a company; returns its realm id."""
+        realm = realm_id or new_realm_id()
+        while realm_id is None and realm in self.registry.companies:
+            realm = new_realm_id()
+        if realm in self.registry.companies:
+            raise ValueError(f"company {realm} already exists")
+        self.books.add_company(realm, name, **options)
+        self.registry.companies[realm] = name
+        self.mark_dirty()
+        return realm
+
+    def register_app(self, spec: dict[str, Any]) -> tuple[App, bool]:
+        """Create or update an app from a control request; returns it and if it is new."""
+        client_id = spec.get("client_id") or new_client_id()
+        existing = self.registry.app(str(client_id))
+        uris = spec.get("redirect_uris", existing.redirect_uris if existing else [])
+        if isinstance(uris, str):
+            uris = [uris]
+        if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
+            raise ValueError("redirect_uris must be a list of URLs")
+        fmt = spec.get("webhook_format") or (
+            existing.webhook_format if existing else self.settings.webhook_format
+        )
+        if fmt not in ("legacy", "cloudevents"):
+            raise ValueError('webhook_format must be "legacy" or "cloudevents"')
+        app = App(
+            client_id=str(client_id),
+            client_secret=str(
+                spec.get("client_secret")
+                or (existing.client_secret if existing else new_client_secret())
+            ),
+            redirect_uris=list(uris),
+            name=str(spec.get("name") or (existing.name if existing else "Emulated app")),
+            webhook_url=spec.get("webhook_url", existing.webhook_url if existing else None),
+            verifier_token=spec.get(
+                "verifier_token", existing.verifier_token if existing else None
+            ),
+            webhook_format=fmt,
+        )
+        if app.webhook_url and not (app.verifier_token or self.settings.verifier_token):
+            # Intuit shows every app with a webhook a verifier token; make one up.
+            app.verifier_token = str(uuid.uuid4())
+        self.registry.apps[app.client_id] = app
+        self.mark_dirty()
+        return app, existing is None
+
+    # --- persistence -------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything worth keeping across a restart, as JSON."""
+        self.tokens.purge()
+        return {
+            "clock_offset": self.clock.offset_seconds,
+            "registry": self.registry.to_dict(),
+            "tokens": self.tokens.to_dict(),
+            "books": self.books.to_dict(),
+            "signing_key": self.signing_key.to_dict(),
+            "user_id": self.user_id,
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Load a ``snapshot``."""
+        self.clock.offset_seconds = float(data.get("clock_offset", 0.0))
+        registry = Registry.from_dict(data.get("registry", {}))
+        self.registry.apps = registry.apps
+        self.registry.companies = registry.companies
+        self.tokens.load(data.get("tokens", {}))
+        self.books = Books.from_dict(data["books"], self.clock.now)
+        self.books.listeners.append(self._on_change)
+        if "signing_key" in data:
+            self.signing_key = SigningKey.from_dict(data["signing_key"])
+        self.user_id = str(data.get("user_id") or self.user_id)
+
+    def mark_dirty(self) -> None:
+        """Something changed: save soon (when a state file is configured)."""
+        if self.state_file is not None:
+            self._dirty.set()
+
+    def save_now(self) -> None:
+        """Write the state file at once."""
+        if self.state_file is not None:
+            self._dirty.clear()
+            self.state_file.save(self.snapshot())
+
+    async def _save_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            await asyncio.sleep(SAVE_DELAY)
+            try:
+                self.save_now()
+            except OSError:
+                logger.exception("could not save the emulator state")
+
+    def _on_change(self, change: Change) -> None:
+        self.webhooks.on_change(change)
+        self.mark_dirty()
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start background work: webhook delivery and state saving."""
+        await self.webhooks.start()
+        if self.state_file is not None:
+            self._saver = asyncio.get_running_loop().create_task(self._save_loop())
+
+    async def stop(self) -> None:
+        """Stop background work and save one last time."""
+        await self.webhooks.stop()
+        if self._saver is not None:
+            self._saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._saver
+            self._saver = None
+        self.save_now()
