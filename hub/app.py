@@ -25,7 +25,7 @@ from hub import metrics
 from hub.plugins import PluginHost
 from hub.services import Services
 from hub.settings import Settings
-from hub.web import api, auth, oauth, ops, portal
+from hub.web import api, api_invoices, auth, batches, oauth, ops, portal, webhooks
 from hub.web.common import HubState, LoginRequired, api_error, redirect, render
 
 log = logging.getLogger("hub.requests")
@@ -135,6 +135,7 @@ def create_app(
 
             worker = Worker(services, name="web")
             await worker.start()
+            app.state.worker = worker
         try:
             yield
         finally:
@@ -148,6 +149,9 @@ def create_app(
         *portal.routes,
         *oauth.routes,
         *api.routes,
+        *api_invoices.routes,
+        *batches.routes,
+        *webhooks.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(

@@ -57,6 +57,9 @@ class Money(sa.types.TypeDecorator[Decimal]):
         self.scale = scale
         self.quantum = Decimal(1).scaleb(-scale)
 
+    def __repr__(self) -> str:  # how Alembic writes the type into migrations
+        return f"{type(self).__name__}({self.scale})"
+
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(sa.String(40))

@@ -260,7 +260,7 @@ class Worker:
 
     async def start(self) -> None:
         """Start the loop in the background."""
-        import hub.sync  # noqa: F401  (registers the job handlers)
+        import hub.handlers  # noqa: F401  (registers the job handlers)
 
         self._tasks = [
             asyncio.create_task(self._loop(), name="hub-worker"),
@@ -291,7 +291,7 @@ class Worker:
 
     async def run_until_idle(self, timeout: float = 60.0) -> None:
         """Run jobs until none is runnable (tests and one-off commands)."""
-        import hub.sync  # noqa: F401
+        import hub.handlers  # noqa: F401
 
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:

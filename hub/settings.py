@@ -25,6 +25,8 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     load_plugins: tuple[str, ...] | None = None
     disabled_plugins: tuple[str, ...] = ()
+    #: ``hub demo`` sets this: the portal offers to create sample batches.
+    demo: bool = False
     #: Every environment variable, for plugins' ``<SLUG>_*`` configuration.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -40,6 +42,7 @@ class Settings:
             base_url=(env.get("HUB_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
             load_plugins=_split(load) if load is not None and load.strip() else None,
             disabled_plugins=_split(env.get("HUB_DISABLED_PLUGINS")),
+            demo=env.get("HUB_DEMO") == "1",
             environ=env,
         )
 

@@ -231,7 +231,9 @@ def admin_client(hub_client: TestClient, hub_org: dict[str, Any]) -> TestClient:
 
 
 @pytest.fixture
-def api_client(hub_app: Starlette, hub_org: dict[str, Any], hub_base_url: str) -> Iterator[TestClient]:
+def api_client(
+    hub_app: Starlette, hub_org: dict[str, Any], hub_base_url: str
+) -> Iterator[TestClient]:
     """A JSON API client with the organization's API key."""
     headers = {"Authorization": f"Bearer {hub_org['api_key']}"}
     with TestClient(hub_app, base_url=hub_base_url, headers=headers) as client:

@@ -330,4 +330,5 @@ def _entity(body: JsonObject, entity: str, subject: str) -> JsonObject:
 
 
 def _tid(response: httpx.Response) -> str | None:
-    return response.headers.get("intuit_tid")
+    tid: str | None = response.headers.get("intuit_tid")
+    return tid

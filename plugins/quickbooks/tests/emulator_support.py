@@ -1,0 +1,122 @@
+"""Fixtures and helpers shared by the emulator's tests: a running emulator and clients."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+from intuitlib.client import AuthClient
+from intuitlib.enums import Scopes
+from quickbooks import QuickBooks
+
+from hub.servers import serve_in_thread
+from hub_quickbooks.emulator import create_app
+
+CLIENT_ID = "ABtestclient0000000000000000000000000000000000000000"
+CLIENT_SECRET = "testsecret0000000000000000000000000000000"
+REDIRECT_URI = "http://localhost:8000/callback"
+ACCOUNTING = [Scopes.ACCOUNTING]
+ACCOUNTING_OPENID = [Scopes.ACCOUNTING, Scopes.OPENID, Scopes.EMAIL, Scopes.PROFILE]
+
+
+@dataclass
+class RunningEmulator:
+    """An emulator served on a real socket, with a plain HTTP client for its controls."""
+
+    base_url: str
+    http: httpx.Client
+    app: Any
+    client_id: str = CLIENT_ID
+    client_secret: str = CLIENT_SECRET
+    redirect_uri: str = REDIRECT_URI
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def discovery_url(self) -> str:
+        """The sandbox discovery document, as intuit-oauth's ``environment``."""
+        return f"{self.base_url}/.well-known/openid_sandbox_configuration/"
+
+    @property
+    def realm_id(self) -> str:
+        """The seeded company."""
+        return str(self.http.get("/_emulator/companies").json()[0]["realm_id"])
+
+    def control(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call a control route and return its JSON, failing the test on an error."""
+        response = self.http.request(method, f"/_emulator/{path}", **kwargs)
+        assert response.status_code < 400, response.text
+        return response.json()
+
+    def auth_client(self) -> AuthClient:
+        """Intuit's own OAuth client pointed at this emulator."""
+        return AuthClient(
+            self.client_id, self.client_secret, self.redirect_uri, self.discovery_url
+        )
+
+    def authorize(self, auth: AuthClient, scopes: list[Scopes] | None = None) -> dict[str, str]:
+        """Follow the authorization URL (auto-consent) and return the callback's query."""
+        url = auth.get_authorization_url(scopes or ACCOUNTING)
+        response = httpx.get(url)
+        assert response.status_code == 302, response.text
+        location = response.headers["location"]
+        assert location.startswith(self.redirect_uri + "?")
+        return {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
+
+    def connect(self, scopes: list[Scopes] | None = None) -> AuthClient:
+        """A fully connected intuit-oauth client (authorize, then exchange the code)."""
+        auth = self.auth_client()
+        callback = self.authorize(auth, scopes)
+        assert callback["state"] == auth.state_token
+        auth.get_bearer_token(callback["code"], realm_id=callback["realmId"])
+        return auth
+
+    def quickbooks(self, auth: AuthClient) -> QuickBooks:
+        """python-quickbooks using ``auth``, its API base pointed at this emulator."""
+        client = QuickBooks(
+            auth_client=auth,
+            refresh_token=auth.refresh_token,
+            company_id=auth.realm_id,
+            minorversion=75,
+        )
+        client.api_url_v3 = f"{self.base_url}/v3"
+        client.sandbox_api_url_v3 = f"{self.base_url}/v3"
+        return client
+
+    def api(self, token: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A raw Accounting API request for the seeded company."""
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        headers.update(kwargs.pop("headers", {}))
+        return self.http.request(
+            method, f"/v3/company/{self.realm_id}/{path}", headers=headers, **kwargs
+        )
+
+
+@contextlib.contextmanager
+def running_emulator(**options: Any) -> Iterator[RunningEmulator]:
+    """Serve an emulator with a test app registered; ``options`` go to create_app."""
+    options.setdefault("auto_consent", True)
+    options.setdefault("client_id", CLIENT_ID)
+    options.setdefault("client_secret", CLIENT_SECRET)
+    options.setdefault("redirect_uris", [REDIRECT_URI])
+    options.setdefault("retry_scale", 0.001)
+    app = create_app(**options)
+    with serve_in_thread(app) as base_url, httpx.Client(base_url=base_url, timeout=10) as http:
+        yield RunningEmulator(base_url=base_url, http=http, app=app)
+
+
+@pytest.fixture
+def insecure_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let requests-oauthlib (inside python-quickbooks) talk plain http to 127.0.0.1."""
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+
+
+@pytest.fixture
+def emulator(insecure_transport: None) -> Iterator[RunningEmulator]:
+    """A running emulator with auto-consent, limits on and fast webhook retries."""
+    with running_emulator() as running:
+        yield running

@@ -1,0 +1,205 @@
+"""Webhook notifications from the emulator: payloads, signatures, aggregation, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from quickbooks import QuickBooks
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from emulator_support import RunningEmulator, insecure_transport, running_emulator  # noqa: F401
+from hub.servers import serve_in_thread
+from hub_quickbooks.emulator.webhooks import intuit_signature
+
+VERIFIER = "verifier-token-for-tests"
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint that records deliveries and answers as planned."""
+
+    url: str = ""
+    deliveries: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    #: Status codes for the next answers (then 200); "slow" waits past the timeout.
+    plan: list[int | str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[tuple[dict[str, str], bytes]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.deliveries) >= count:
+                    return list(self.deliveries)
+            time.sleep(0.01)
+        raise AssertionError(f"expected {count} deliveries, got {len(self.deliveries)}")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    async def hook(request: Request) -> Response:
+        body = await request.body()
+        with state.lock:
+            state.deliveries.append((dict(request.headers), body))
+            answer = state.plan.pop(0) if state.plan else 200
+        if answer == "slow":
+            await asyncio.sleep(1.0)
+            return Response(status_code=200)
+        return Response(status_code=int(answer))
+
+    with serve_in_thread(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as base:
+        state.url = f"{base}/hook"
+        yield state
+
+
+@pytest.fixture
+def hooked(receiver: Receiver, insecure_transport: None) -> Iterator[RunningEmulator]:
+    with running_emulator(webhook_url=receiver.url, verifier_token=VERIFIER) as emu:
+        yield emu
+
+
+def create_customer(emu: RunningEmulator, token: str, name: str) -> str:
+    response = emu.api(token, "POST", "customer", json={"DisplayName": name})
+    assert response.status_code == 200, response.text
+    return str(response.json()["Customer"]["Id"])
+
+
+def test_published_signature_test_vector() -> None:
+    body = b'{"stuff":"5"}'
+    expected = "nfPLN16u3vMvv08ghDs+dOkLuirEVDy5wAeG/lmM2OA="
+    assert intuit_signature("verify_me", body) == expected
+    assert QuickBooks(minorversion=75).validate_webhook_signature(body.decode(), expected, "verify_me")
+
+
+def test_change_is_delivered_signed_in_legacy_format(
+    hooked: RunningEmulator, receiver: Receiver
+) -> None:
+    auth = hooked.connect()
+    customer_id = create_customer(hooked, auth.access_token, "Webhook Pty Ltd")
+    headers, body = receiver.wait_for(1)[0]
+
+    signature = headers["intuit-signature"]
+    expected = base64.b64encode(hmac.new(VERIFIER.encode(), body, hashlib.sha256).digest())
+    assert hmac.compare_digest(signature.encode(), expected)
+    assert QuickBooks(minorversion=75).validate_webhook_signature(body.decode(), signature, VERIFIER)
+    assert not QuickBooks(minorversion=75).validate_webhook_signature(body.decode(), signature, "other")
+    assert headers["content-type"] == "application/json"
+
+    notification = json.loads(body)["eventNotifications"][0]
+    assert notification["realmId"] == hooked.realm_id
+    entity = notification["dataChangeEvent"]["entities"][0]
+    assert entity["name"] == "Customer"
+    assert entity["id"] == customer_id
+    assert entity["operation"] == "Create"
+    assert entity["lastUpdated"].endswith("Z")
+    assert hooked.control("GET", "stats")["webhooks"] == {"delivered": 1}
+
+
+def test_receiver_error_is_retried(hooked: RunningEmulator, receiver: Receiver) -> None:
+    receiver.plan = [500]
+    auth = hooked.connect()
+    create_customer(hooked, auth.access_token, "Retry Me Ltd")
+    deliveries = receiver.wait_for(2)
+    assert deliveries[0][1] == deliveries[1][1]  # the same notification, byte for byte
+    assert deliveries[0][0]["intuit-signature"] == deliveries[1][0]["intuit-signature"]
+    assert hooked.control("GET", "stats")["webhooks"] == {"rejected": 1, "delivered": 1}
+
+
+def test_slow_receiver_counts_as_unacknowledged(
+    hooked: RunningEmulator, receiver: Receiver
+) -> None:
+    hooked.control("POST", "webhooks", json={"timeout_seconds": 0.2})
+    receiver.plan = ["slow"]
+    auth = hooked.connect()
+    create_customer(hooked, auth.access_token, "Slow Receiver Ltd")
+    receiver.wait_for(2)
+    outcomes = hooked.control("GET", "webhooks")["deliveries"]
+    assert outcomes["timeout"] == 1
+    assert outcomes["delivered"] == 1
+
+
+def test_delivery_is_given_up_after_the_retries(
+    hooked: RunningEmulator, receiver: Receiver
+) -> None:
+    hooked.control("POST", "webhooks", json={"max_retries": 2})
+    receiver.plan = [503, 503, 503, 503]
+    auth = hooked.connect()
+    create_customer(hooked, auth.access_token, "Never Acked Ltd")
+    receiver.wait_for(3)
+    deadline = time.monotonic() + 5
+    while hooked.control("GET", "stats")["webhooks"].get("given_up") != 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert hooked.control("GET", "stats")["webhooks"] == {"rejected": 3, "given_up": 1}
+
+
+def test_events_in_the_window_are_one_delivery(
+    hooked: RunningEmulator, receiver: Receiver
+) -> None:
+    hooked.control("POST", "webhooks", json={"aggregation_seconds": 0.5})
+    auth = hooked.connect()
+    first = create_customer(hooked, auth.access_token, "Window One")
+    second = create_customer(hooked, auth.access_token, "Window Two")
+    _, body = receiver.wait_for(1)[0]
+    entities = json.loads(body)["eventNotifications"][0]["dataChangeEvent"]["entities"]
+    assert [e["id"] for e in entities] == [first, second]
+
+
+def test_cloudevents_format_per_app(receiver: Receiver, insecure_transport: None) -> None:
+    with running_emulator(
+        webhook_url=receiver.url, verifier_token=VERIFIER, webhook_format="cloudevents"
+    ) as emu:
+        auth = emu.connect()
+        customer_id = create_customer(emu, auth.access_token, "Cloud Events Ltd")
+        headers, body = receiver.wait_for(1)[0]
+        realm_id = emu.realm_id
+    assert QuickBooks(minorversion=75).validate_webhook_signature(
+        body.decode(), headers["intuit-signature"], VERIFIER
+    )
+    events = json.loads(body)
+    assert isinstance(events, list) and len(events) == 1
+    event = events[0]
+    assert event["specversion"] == "1.0"
+    assert event["type"] == "qbo.customer.created.v1"
+    assert event["intuitentityid"] == customer_id
+    assert event["intuitaccountid"] == realm_id
+    assert event["source"].startswith("intuit.")
+    assert event["data"] == {}
+
+
+def test_only_connected_apps_are_notified(hooked: RunningEmulator, receiver: Receiver) -> None:
+    other = hooked.control(
+        "POST", "apps",
+        json={"redirect_uris": ["http://localhost/x"], "webhook_url": receiver.url + "?other",
+              "verifier_token": "other-token"},
+    )
+    assert other["client_id"] and other["client_secret"]
+    auth = hooked.connect()
+    create_customer(hooked, auth.access_token, "Only Mine Ltd")
+    receiver.wait_for(1)
+    auth.revoke()
+    # After the disconnect nothing is sent: a fresh connection's change is the next one.
+    auth = hooked.connect()
+    create_customer(hooked, auth.access_token, "After Reconnect Ltd")
+    deliveries = receiver.wait_for(2)
+    time.sleep(0.2)
+    assert len(receiver.deliveries) == 2
+    assert all("intuit-signature" in headers for headers, _ in deliveries)
+    names = [
+        json.loads(body)["eventNotifications"][0]["dataChangeEvent"]["entities"][0]["id"]
+        for _, body in deliveries
+    ]
+    assert len(set(names)) == 2
