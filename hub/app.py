@@ -25,7 +25,17 @@ from hub import metrics
 from hub.plugins import PluginHost
 from hub.services import Services
 from hub.settings import Settings
-from hub.web import api, api_invoices, auth, batches, oauth, ops, portal, webhooks
+from hub.web import (
+    api,
+    api_invoices,
+    auth,
+    batches,
+    oauth,
+    ops,
+    portal,
+    sync_actions,
+    webhooks,
+)
 from hub.web.common import HubState, LoginRequired, api_error, redirect, render
 
 log = logging.getLogger("hub.requests")
@@ -152,6 +162,7 @@ def create_app(
         *api_invoices.routes,
         *batches.routes,
         *webhooks.routes,
+        *sync_actions.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(

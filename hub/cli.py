@@ -147,8 +147,8 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     with db.session() as session:
         org = get_or_create_organization(session, args.org)
         user = create_user(session, org, args.email, password, admin=args.admin)
-        role = user.role
-    print(f"created {role} {args.email} in organization {args.org!r}")
+        role, email = user.role, user.email
+    print(f"created {role} {email} in organization {args.org!r}")
     return 0
 
 

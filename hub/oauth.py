@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 from sqlmodel import Session, select
 
 from hub.connections import check_can_connect, record_activity, resume_jobs
 from hub.db import Database, utcnow
 from hub.errors import AuthRevoked, IntegrationError, Rejected, Transient
 from hub.http import ProviderHttp
+from hub.jobs import enqueue
 from hub.models import Connection, ConnectionStatus, OAuthState
 from hub.plugins import Integration, PluginHost
 from hub.types import (
@@ -31,7 +30,14 @@ from hub.types import (
     ConnectedAccount,
     TokenSet,
 )
-from hub.vault import TOKEN_TIMEOUT, Vault, support_reference, tokens_from_response
+from hub.vault import (
+    TOKEN_TIMEOUT,
+    AsyncOAuth2Client,
+    OAuthError,
+    Vault,
+    support_reference,
+    tokens_from_response,
+)
 
 log = logging.getLogger(__name__)
 
@@ -299,6 +305,12 @@ class OAuthFlow:
         self.vault.store(connection, account.tokens)
         session.add(connection)
         session.flush()
+        if connection.id is not None and self.plugins.has_hook(integration.slug, "pull_changes"):
+            # Catch up on whatever changed in the provider while access was lost.
+            enqueue(
+                session, "reconcile", {"connection_id": connection.id},
+                connection_id=connection.id, unique_key=f"reconcile:{connection.id}",
+            )
         if reconnected:
             resumed = resume_jobs(session, connection)
             record_activity(

@@ -88,7 +88,8 @@ class PluginHost:
     def _load(self, slug: str | None, plugin: object, version: str, source: str) -> None:
         label = slug or getattr(plugin, "__name__", type(plugin).__name__)
         try:
-            self.pm.register(plugin, name=label)
+            # Unnamed plugins get pluggy's unique default name; the slug check follows.
+            self.pm.register(plugin, name=slug)
             # Every hookimpl must match a hookspec (misspelled hooks fail here).
             self.pm.check_pending()
         except pluggy.PluginValidationError as err:
@@ -164,9 +165,10 @@ class PluginHost:
             self.pm.unregister(plugin)
 
     def _unregister_label(self, label: str) -> None:
-        plugin = self.pm.get_plugin(label)
-        if plugin is not None:
-            self.pm.unregister(plugin)
+        known = {i.plugin for i in self._integrations.values()}
+        for plugin in self.pm.get_plugins():
+            if plugin not in known:  # the one being loaded
+                self.pm.unregister(plugin)
 
     # --- use ---------------------------------------------------------------------------
 

@@ -13,13 +13,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import warnings
 import weakref
 from collections.abc import Sequence
 from typing import Any
 
+import authlib.deprecate  # noqa: F401  (installs authlib's warning filter before ours)
 import httpx
-from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.httpx_client import OAuth2Client
+
+with warnings.catch_warnings():
+    # authlib announces at import that it prefers httpx2; the hub uses httpx on purpose.
+    warnings.simplefilter("ignore")
+    from authlib.integrations.base_client.errors import OAuthError
+    from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlmodel import Session, select
 
@@ -29,6 +35,8 @@ from hub.errors import AuthRevoked, StartupError, Transient
 from hub.models import Connection, ConnectionStatus
 from hub.plugins import PluginHost
 from hub.types import IntegrationInfo, OAuthEndpoints, PluginConfig, TokenSet
+
+__all__ = ["AsyncOAuth2Client", "OAuthError", "TokenCipher", "Vault"]
 
 log = logging.getLogger(__name__)
 

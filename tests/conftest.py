@@ -23,3 +23,9 @@ def hub_plugins(fake_plugin: FakeLedger) -> dict[str, object]:
 def hub_plugin_env() -> dict[str, str]:
     """Client credentials for the fake provider."""
     return {"FAKELEDGER_CLIENT_ID": "cid", "FAKELEDGER_CLIENT_SECRET": "csecret"}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio, like the hub."""
+    return "asyncio"

@@ -145,7 +145,7 @@ async def retry_batch(request: Request) -> Response:
         connection = find_connection(session, viewer.org_id, slug)
         if connection is None or connection.status == ConnectionStatus.disconnected.value:
             return 0
-        count = reset_failed_links(session, connection, batch_id=batch.id)
+        count = len(reset_failed_links(session, connection, batch_id=batch.id))
         if count:
             queue_batch_push(session, batch, connection)
         return count
@@ -158,8 +158,8 @@ async def retry_batch(request: Request) -> Response:
 
 def reset_failed_links(
     session: Session, connection: Connection, *, batch_id: int | None = None
-) -> int:
-    """Mark refused invoices as pending again; return how many."""
+) -> list[int]:
+    """Mark refused invoices as pending again; return their ids."""
     query = select(SyncLink).where(
         SyncLink.connection_id == connection.id,
         SyncLink.kind == "invoice",
@@ -173,7 +173,7 @@ def reset_failed_links(
         link.state = LinkState.pending.value
         link.updated_at = utcnow()
         session.add(link)
-    return len(links)
+    return [int(link.local_key) for link in links]
 
 
 async def create_sample(request: Request) -> Response:

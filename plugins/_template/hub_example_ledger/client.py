@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 import httpx
-
 from hub import ConnectionContext, PluginConfig
 from hub.errors import AuthRevoked, Conflict, RateLimited, Rejected, Transient
 

@@ -20,13 +20,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from hub import EmulatorOptions
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
-
-from hub import EmulatorOptions
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +97,8 @@ def create_app(options: EmulatorOptions) -> Starlette:
         if form.get("grant_type") == "authorization_code":
             redirect_uri, challenge = codes.pop(form.get("code", ""), ("", ""))
             digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
-            verified = base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == challenge
+            computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+            verified = not challenge or hmac.compare_digest(computed.encode(), challenge.encode())
             if not redirect_uri or redirect_uri != form.get("redirect_uri") or not verified:
                 return JSONResponse({"error": "invalid_grant"}, 400)
         elif form.get("grant_type") == "refresh_token" and form.get("refresh_token") in refresh:

@@ -20,6 +20,7 @@ import hub
 from hub import hookimpl
 from hub.errors import Rejected, StartupError, WebhookRejected
 from hub.types import ChangeOperation, InvoiceStatus
+
 from hub_example_ledger.client import LedgerApi, base_url, check, parse_time, send
 
 log = logging.getLogger(__name__)

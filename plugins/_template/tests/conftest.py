@@ -19,13 +19,13 @@ PLUGIN_DIR = str(Path(__file__).resolve().parent.parent)
 if PLUGIN_DIR not in sys.path:
     sys.path.insert(0, PLUGIN_DIR)
 
-from hub_example_ledger import plugin  # noqa: E402
-from hub_example_ledger.client import DEFAULT_BASE_URL  # noqa: E402
-
 import hub  # noqa: E402
 from hub.errors import AuthRevoked  # noqa: E402
 from hub.plugins import PluginHost  # noqa: E402
 from hub.settings import Settings  # noqa: E402
+
+from hub_example_ledger import plugin  # noqa: E402
+from hub_example_ledger.client import DEFAULT_BASE_URL  # noqa: E402
 
 SLUG = "example_ledger"
 CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET = "test-client", "test-secret", "test-webhook-secret"
@@ -38,10 +38,21 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def host() -> PluginHost:
-    env = {"EXAMPLE_LEDGER_CLIENT_ID": CLIENT_ID, "EXAMPLE_LEDGER_CLIENT_SECRET": CLIENT_SECRET,
-           "EXAMPLE_LEDGER_WEBHOOK_SECRET": WEBHOOK_SECRET, "HUB_BASE_URL": "http://hub.test"}
-    return PluginHost(Settings.from_env(env), plugins={SLUG: plugin})
+def hub_plugin_env() -> dict[str, str]:
+    """This plugin's configuration (also used by the ``hub`` pytest plugin's fixtures)."""
+    return {"EXAMPLE_LEDGER_CLIENT_ID": CLIENT_ID, "EXAMPLE_LEDGER_CLIENT_SECRET": CLIENT_SECRET,
+            "EXAMPLE_LEDGER_WEBHOOK_SECRET": WEBHOOK_SECRET}
+
+
+@pytest.fixture
+def hub_plugins() -> dict[str, object]:
+    """The plugins the ``hub`` pytest plugin's app fixtures load: this one only."""
+    return {SLUG: plugin}
+
+
+@pytest.fixture
+def host(hub_plugin_env: dict[str, str], hub_plugins: dict[str, object]) -> PluginHost:
+    return PluginHost(Settings.from_env(hub_plugin_env), plugins=hub_plugins)
 
 
 @pytest.fixture

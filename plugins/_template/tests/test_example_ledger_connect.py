@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
-from hub_example_ledger import plugin
-
 import hub
+import pytest
 from hub.errors import Rejected
 from hub.plugins import PluginHost
 from hub.settings import Settings
+
+from hub_example_ledger import plugin
 
 pytestmark = pytest.mark.anyio
 
@@ -33,6 +35,23 @@ def test_configuration_comes_from_prefixed_variables() -> None:
     info = host.integrations[0].info
     assert info.oauth.token_url == "http://127.0.0.1:8001/oauth/token"
     assert info.environment == "sandbox"
+
+
+def test_listed_on_manage_integrations(admin_client: Any) -> None:
+    page = admin_client.get("/integrations")
+    assert page.status_code == 200
+    assert "Example Ledger" in page.text
+
+
+def test_hub_webhook_route_checks_the_signature(hub_client: Any) -> None:
+    def post(body: bytes, signed: bytes) -> int:
+        signature = hmac.new(b"test-webhook-secret", signed, hashlib.sha256).hexdigest()
+        headers = {"x-example-signature": signature}
+        return int(hub_client.post("/webhooks/example_ledger", content=body,
+                                   headers=headers).status_code)
+
+    body = b'{"events": []}'
+    assert (post(body, body), post(body + b" ", body), post(b"{", b"{")) == (200, 401, 400)
 
 
 async def test_authorize_url_carries_state_and_pkce(host: PluginHost, call: Any) -> None:

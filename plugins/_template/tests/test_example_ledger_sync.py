@@ -9,11 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
-from hub_example_ledger.client import check
-
 import hub
+import pytest
 from hub.errors import AuthRevoked, Conflict, RateLimited, Rejected, Transient, WebhookRejected
+
+from hub_example_ledger.client import check
 
 pytestmark = pytest.mark.anyio
 NOW = dt.datetime.now(dt.UTC)

@@ -101,6 +101,8 @@ def _latest(events: Sequence[ChangeEvent], entity_id: str) -> dt.datetime | None
 
 async def pull(client: QuickBooksClient, since: dt.datetime, *, now: dt.datetime) -> ChangeSet:
     """Invoice and Payment changes since ``since`` from change data capture."""
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
     earliest = now - CDC_WINDOW
     if since < earliest:
         log.warning(

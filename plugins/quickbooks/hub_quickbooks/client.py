@@ -118,7 +118,7 @@ class QuickBooksClient:
                 subject=subject,
             )
             response = body.get("QueryResponse") or {}
-            page = response.get(entity) or [] if isinstance(response, Mapping) else []
+            page = (response.get(entity) or []) if isinstance(response, Mapping) else []
             rows.extend(row for row in page if isinstance(row, dict))
             if len(page) < PAGE_SIZE:
                 return rows

@@ -10,12 +10,12 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from hub_quickbooks.emulator import create_app
 from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
 from quickbooks import QuickBooks
 
 from hub.servers import serve_in_thread
-from hub_quickbooks.emulator import create_app
 
 CLIENT_ID = "ABtestclient0000000000000000000000000000000000000000"
 CLIENT_SECRET = "testsecret0000000000000000000000000000000"
@@ -97,8 +97,14 @@ class RunningEmulator:
 
 
 @contextlib.contextmanager
-def running_emulator(**options: Any) -> Iterator[RunningEmulator]:
-    """Serve an emulator with a test app registered; ``options`` go to create_app."""
+def running_emulator(
+    monkeypatch: pytest.MonkeyPatch, **options: Any
+) -> Iterator[RunningEmulator]:
+    """Serve an emulator with a test app registered; ``options`` go to create_app.
+
+    Also lets requests-oauthlib (inside python-quickbooks) talk plain http to 127.0.0.1.
+    """
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     options.setdefault("auto_consent", True)
     options.setdefault("client_id", CLIENT_ID)
     options.setdefault("client_secret", CLIENT_SECRET)
@@ -107,16 +113,3 @@ def running_emulator(**options: Any) -> Iterator[RunningEmulator]:
     app = create_app(**options)
     with serve_in_thread(app) as base_url, httpx.Client(base_url=base_url, timeout=10) as http:
         yield RunningEmulator(base_url=base_url, http=http, app=app)
-
-
-@pytest.fixture
-def insecure_transport(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let requests-oauthlib (inside python-quickbooks) talk plain http to 127.0.0.1."""
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-
-
-@pytest.fixture
-def emulator(insecure_transport: None) -> Iterator[RunningEmulator]:
-    """A running emulator with auto-consent, limits on and fast webhook retries."""
-    with running_emulator() as running:
-        yield running

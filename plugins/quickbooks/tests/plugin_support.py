@@ -18,6 +18,8 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from hub_quickbooks.info import integration_info
+from hub_quickbooks.mapping import decode_json
 
 from hub.types import (
     ConnectionContext,
@@ -27,8 +29,6 @@ from hub.types import (
     PluginConfig,
     RemoteRef,
 )
-from hub_quickbooks.info import integration_info
-from hub_quickbooks.mapping import decode_json
 
 REALM = "9130357766900456"
 API = "https://sandbox-quickbooks.api.intuit.com"
@@ -240,7 +240,7 @@ class FakeCompany:
         for item in items:
             assert item["operation"] == "create"
             entity = next(k for k in item if k not in {"bId", "operation"})
-            status, reply = self._create(entity, item[entity])
+            _status, reply = self._create(entity, item[entity])
             answers.append({"bId": item["bId"], **reply})
         return {"BatchItemResponse": answers, "time": NOW}
 
@@ -256,7 +256,7 @@ class FakeCompany:
                 return 400, fault("6000", "A business validation error has occurred", "Bad line")
             for obj in self.objects["Invoice"].values():
                 if obj["DocNumber"] == body["DocNumber"]:
-                    detail = "Duplicate Document Number Error : You must specify a different number."
+                    detail = "Duplicate Document Number Error : Use a different number."
                     return 400, fault("6140", "Duplicate Document Number Error", detail)
             total = sum((Decimal(str(line["Amount"])) for line in body["Line"]), Decimal(0))
             body = {**body, "TotalAmt": total, "Balance": total}
@@ -279,7 +279,8 @@ class FakeCompany:
 
     def _cdc(self, params: httpx.QueryParams) -> Json:
         blocks = [
-            {entity: list(self.objects[entity].values())} for entity in params["entities"].split(",")
+            {entity: list(self.objects[entity].values())}
+            for entity in params["entities"].split(",")
         ]
         return {"CDCResponse": [{"QueryResponse": blocks}], "time": NOW}
 

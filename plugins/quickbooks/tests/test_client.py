@@ -9,12 +9,12 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from pytest_httpx import HTTPXMock
-
-from hub.errors import AuthRevoked, Conflict, RateLimited, Rejected, Transient
 from hub_quickbooks.client import QuickBooksClient
 from hub_quickbooks.errors import QuickBooksRejected
 from plugin_support import API, COMPANY, REALM, TokenSource, fault
+from pytest_httpx import HTTPXMock
+
+from hub.errors import AuthRevoked, Conflict, RateLimited, Rejected, Transient
 
 pytestmark = pytest.mark.anyio
 
@@ -161,7 +161,9 @@ async def test_an_old_style_throttle_fault_is_rate_limited_too(httpx_mock: HTTPX
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 async def test_server_errors_are_transient(httpx_mock: HTTPXMock, http, status):
-    httpx_mock.add_response(url=INVOICE_URL, status_code=status, text="<html>down</html>", headers=TID)
+    httpx_mock.add_response(
+        url=INVOICE_URL, status_code=status, text="<html>down</html>", headers=TID
+    )
 
     with pytest.raises(Transient) as caught:
         await read_invoice(make_client(http))
@@ -215,7 +217,9 @@ async def test_a_validation_fault_is_rejected_with_the_reason(httpx_mock: HTTPXM
 async def test_detail_repeating_the_message_is_said_once(httpx_mock: HTTPXMock, http):
     detail = "Duplicate Document Number Error : You must specify a different number."
     httpx_mock.add_response(
-        url=INVOICE_URL, status_code=400, json=fault("6140", "Duplicate Document Number Error", detail)
+        url=INVOICE_URL,
+        status_code=400,
+        json=fault("6140", "Duplicate Document Number Error", detail),
     )
 
     with pytest.raises(Rejected) as caught:
@@ -264,7 +268,9 @@ async def test_a_200_that_is_not_json_is_transient(httpx_mock: HTTPXMock, http):
 
 async def test_a_system_fault_is_transient(httpx_mock: HTTPXMock, http):
     httpx_mock.add_response(
-        url=INVOICE_URL, status_code=400, json=fault("10000", "An application error", "", "SystemFault")
+        url=INVOICE_URL,
+        status_code=400,
+        json=fault("10000", "An application error", "", "SystemFault"),
     )
 
     with pytest.raises(Transient):
@@ -288,21 +294,20 @@ async def test_create_sends_decimal_amounts_as_exact_numbers(httpx_mock: HTTPXMo
 
 
 async def test_query_posts_sql_and_follows_pages(httpx_mock: HTTPXMock, http):
+    SQL = b"SELECT * FROM Customer WHERE Active = true"
     page = [{"Id": str(n)} for n in range(1000)]
     httpx_mock.add_response(
         url=re.compile(re.escape(f"{COMPANY}/query?") + ".*"),
-        match_content=b"SELECT * FROM Customer WHERE Active = true STARTPOSITION 1 MAXRESULTS 1000",
+        match_content=SQL + b" STARTPOSITION 1 MAXRESULTS 1000",
         json={"QueryResponse": {"Customer": page, "maxResults": 1000}},
     )
     httpx_mock.add_response(
         url=re.compile(re.escape(f"{COMPANY}/query?") + ".*"),
-        match_content=b"SELECT * FROM Customer WHERE Active = true STARTPOSITION 1001 MAXRESULTS 1000",
+        match_content=SQL + b" STARTPOSITION 1001 MAXRESULTS 1000",
         json={"QueryResponse": {"Customer": [{"Id": "x"}], "maxResults": 1}},
     )
 
-    rows = await make_client(http).query(
-        "SELECT * FROM Customer WHERE Active = true", subject="customers"
-    )
+    rows = await make_client(http).query(SQL.decode(), subject="customers")
 
     assert len(rows) == 1001
     assert all(r.headers["content-type"] == "application/text" for r in httpx_mock.get_requests())

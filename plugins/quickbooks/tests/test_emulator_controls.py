@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-
 from emulator_support import (
     CLIENT_ID,
     RunningEmulator,
-    emulator,  # noqa: F401  (fixture)
-    insecure_transport,  # noqa: F401  (fixture)
     running_emulator,
 )
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningEmulator]:
+    """A running emulator with auto-consent, limits on and fast webhook retries."""
+    with running_emulator(monkeypatch) as running:
+        yield running
+
 
 
 def test_apps_get_generated_keys_and_can_be_updated(emulator: RunningEmulator) -> None:
@@ -106,9 +112,9 @@ def test_stats_count_requests_and_grants(emulator: RunningEmulator) -> None:
     assert not any(path.startswith("GET /_emulator") for path in stats["requests"])
 
 
-def test_state_survives_a_restart(tmp_path: Path, insecure_transport: None) -> None:
+def test_state_survives_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     state = tmp_path / "qbo-state.json"
-    with running_emulator(state_path=str(state)) as emu:
+    with running_emulator(monkeypatch, state_path=str(state)) as emu:
         auth = emu.connect()
         realm = emu.realm_id
         emu.control("POST", "clock", json={"advance_seconds": 60})
@@ -117,7 +123,7 @@ def test_state_survives_a_restart(tmp_path: Path, insecure_transport: None) -> N
     saved = json.loads(state.read_text())
     assert saved["version"] == 1
 
-    with running_emulator(state_path=str(state)) as emu:
+    with running_emulator(monkeypatch, state_path=str(state)) as emu:
         assert emu.realm_id == realm
         assert emu.control("GET", "clock")["offset_seconds"] == 60
         read = emu.api(auth.access_token, "GET", f"customer/{customer_id}")

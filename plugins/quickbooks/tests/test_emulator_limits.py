@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+from collections.abc import Iterator
 
 import httpx
 import pytest
+from emulator_support import (
+    RunningEmulator,
+    running_emulator,
+)
 from intuitlib.exceptions import AuthClientError
 from quickbooks.exceptions import QuickbooksException, SevereException
 from quickbooks.objects.company_info import CompanyInfo
 
-from emulator_support import (
-    RunningEmulator,
-    emulator,  # noqa: F401  (fixture)
-    insecure_transport,  # noqa: F401  (fixture)
-    running_emulator,
-)
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningEmulator]:
+    """A running emulator with auto-consent, limits on and fast webhook retries."""
+    with running_emulator(monkeypatch) as running:
+        yield running
+
 
 
 def company_info(emu: RunningEmulator, token: str) -> httpx.Response:
@@ -110,8 +116,8 @@ def test_latency_keeps_requests_concurrent(emulator: RunningEmulator) -> None:
     assert emulator.control("GET", "stats")["peak_concurrency"][emulator.realm_id] == 4
 
 
-def test_limits_off(insecure_transport: None) -> None:
-    with running_emulator(limits=False) as emu:
+def test_limits_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    with running_emulator(monkeypatch, limits=False) as emu:
         auth = emu.connect()
         assert emu.control("GET", "limits")["enabled"] is False
         statuses = {company_info(emu, auth.access_token).status_code for _ in range(25)}
@@ -180,12 +186,15 @@ def test_hanging_request_times_out_the_client(emulator: RunningEmulator) -> None
         "POST", "faults",
         json={"kind": "timeout", "path": "^/v3/", "count": 1, "hang_seconds": 30},
     )
-    with httpx.Client(base_url=emulator.base_url, timeout=0.5) as impatient:
-        with pytest.raises(httpx.ReadTimeout):
-            impatient.get(
-                f"/v3/company/{emulator.realm_id}/companyinfo/{emulator.realm_id}",
-                headers={"Authorization": f"Bearer {auth.access_token}"},
-            )
+    realm = emulator.realm_id
+    with (
+        httpx.Client(base_url=emulator.base_url, timeout=0.5) as impatient,
+        pytest.raises(httpx.ReadTimeout),
+    ):
+        impatient.get(
+            f"/v3/company/{realm}/companyinfo/{realm}",
+            headers={"Authorization": f"Bearer {auth.access_token}"},
+        )
     assert company_info(emulator, auth.access_token).status_code == 200
 
 

@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 
 import httpx
 import jwt
 import pytest
-from intuitlib.exceptions import AuthClientError
-
 from emulator_support import (
-    ACCOUNTING,
     ACCOUNTING_OPENID,
     CLIENT_ID,
     CLIENT_SECRET,
     REDIRECT_URI,
     RunningEmulator,
-    emulator,  # noqa: F401  (fixture)
-    insecure_transport,  # noqa: F401  (fixture)
+    running_emulator,
 )
+from intuitlib.exceptions import AuthClientError
 
 DAY = 86_400
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningEmulator]:
+    """A running emulator with auto-consent, limits on and fast webhook retries."""
+    with running_emulator(monkeypatch) as running:
+        yield running
+
 
 
 def basic(client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> dict[str, str]:
@@ -64,10 +70,8 @@ def test_discovery_documents_point_at_the_emulator(emulator: RunningEmulator, pa
     assert response.headers["intuit_tid"].startswith("1-")
 
 
-def test_public_url_is_used_in_discovery(insecure_transport: None) -> None:
-    from emulator_support import running_emulator
-
-    with running_emulator(public_url="https://qbo.example.test/") as emu:
+def test_public_url_is_used_in_discovery(monkeypatch: pytest.MonkeyPatch) -> None:
+    with running_emulator(monkeypatch, public_url="https://qbo.example.test/") as emu:
         doc = emu.http.get("/.well-known/openid_configuration").json()
     assert doc["token_endpoint"] == "https://qbo.example.test/oauth2/v1/tokens/bearer"
 
@@ -397,10 +401,8 @@ def test_bad_authorization_requests_redirect_with_an_error(
     assert "code" not in query
 
 
-def test_consent_page_lists_companies_and_cancel_denies(insecure_transport: None) -> None:
-    from emulator_support import running_emulator
-
-    with running_emulator(auto_consent=False) as emu:
+def test_consent_page_lists_companies_and_cancel_denies(monkeypatch: pytest.MonkeyPatch) -> None:
+    with running_emulator(monkeypatch, auto_consent=False) as emu:
         second = emu.control("POST", "companies", json={"name": "Second Company"})["realm_id"]
         page = emu.http.get(authorize_url(emu))
         assert page.status_code == 200

@@ -13,17 +13,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from emulator_support import RunningEmulator, running_emulator
+from hub_quickbooks.emulator.webhooks import intuit_signature
 from quickbooks import QuickBooks
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emulator_support import RunningEmulator, insecure_transport, running_emulator  # noqa: F401
 from hub.servers import serve_in_thread
-from hub_quickbooks.emulator.webhooks import intuit_signature
 
 VERIFIER = "verifier-token-for-tests"
+VALIDATOR = QuickBooks(minorversion=75)
 
 
 @dataclass
@@ -66,8 +67,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def hooked(receiver: Receiver, insecure_transport: None) -> Iterator[RunningEmulator]:
-    with running_emulator(webhook_url=receiver.url, verifier_token=VERIFIER) as emu:
+def hooked(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningEmulator]:
+    options = {"webhook_url": receiver.url, "verifier_token": VERIFIER}
+    with running_emulator(monkeypatch, **options) as emu:
         yield emu
 
 
@@ -81,7 +83,7 @@ def test_published_signature_test_vector() -> None:
     body = b'{"stuff":"5"}'
     expected = "nfPLN16u3vMvv08ghDs+dOkLuirEVDy5wAeG/lmM2OA="
     assert intuit_signature("verify_me", body) == expected
-    assert QuickBooks(minorversion=75).validate_webhook_signature(body.decode(), expected, "verify_me")
+    assert VALIDATOR.validate_webhook_signature(body.decode(), expected, "verify_me")
 
 
 def test_change_is_delivered_signed_in_legacy_format(
@@ -94,8 +96,8 @@ def test_change_is_delivered_signed_in_legacy_format(
     signature = headers["intuit-signature"]
     expected = base64.b64encode(hmac.new(VERIFIER.encode(), body, hashlib.sha256).digest())
     assert hmac.compare_digest(signature.encode(), expected)
-    assert QuickBooks(minorversion=75).validate_webhook_signature(body.decode(), signature, VERIFIER)
-    assert not QuickBooks(minorversion=75).validate_webhook_signature(body.decode(), signature, "other")
+    assert VALIDATOR.validate_webhook_signature(body.decode(), signature, VERIFIER)
+    assert not VALIDATOR.validate_webhook_signature(body.decode(), signature, "other")
     assert headers["content-type"] == "application/json"
 
     notification = json.loads(body)["eventNotifications"][0]
@@ -158,15 +160,15 @@ def test_events_in_the_window_are_one_delivery(
     assert [e["id"] for e in entities] == [first, second]
 
 
-def test_cloudevents_format_per_app(receiver: Receiver, insecure_transport: None) -> None:
-    with running_emulator(
+def test_cloudevents_format_per_app(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    with running_emulator(monkeypatch,
         webhook_url=receiver.url, verifier_token=VERIFIER, webhook_format="cloudevents"
     ) as emu:
         auth = emu.connect()
         customer_id = create_customer(emu, auth.access_token, "Cloud Events Ltd")
         headers, body = receiver.wait_for(1)[0]
         realm_id = emu.realm_id
-    assert QuickBooks(minorversion=75).validate_webhook_signature(
+    assert VALIDATOR.validate_webhook_signature(
         body.decode(), headers["intuit-signature"], VERIFIER
     )
     events = json.loads(body)

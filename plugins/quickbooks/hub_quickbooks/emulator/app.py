@@ -130,12 +130,15 @@ def build_app(settings: EmulatorSettings) -> EmulatorApp:
 
     routes = [
         Route("/", _home, methods=["GET"]),
+        Route("/_emulator", _home, methods=["GET"]),
         *oauth.routes,
         *api.routes,
         *pages.routes,
         *controls.routes,
     ]
     app = EmulatorApp(routes=routes, lifespan=lifespan)
+    # QuickBooks does not redirect "/v3/company/1" to "/v3/company/1/"; neither do we.
+    app.router.redirect_slashes = False
     app.emulator = emulator
     app.state.emulator = emulator
     return app

@@ -50,8 +50,8 @@ class FaultInjector:
 
     def add(self, spec: dict[str, Any]) -> FaultRule:
         """Add a rule from a control request; raises ValueError naming a bad field."""
-        kind = str(spec.get("kind", ""))
-        if kind not in FAULT_KINDS:
+        kind = next((k for k in FAULT_KINDS if k == spec.get("kind")), None)
+        if kind is None:
             raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
         share = spec.get("share", 1.0)
         if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
@@ -66,7 +66,7 @@ class FaultInjector:
         hang = _optional_number(spec, "hang_seconds")
         rule = FaultRule(
             rule_id=next(self._ids),
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             share=float(share),
             path=path,
             remaining=None if count is None else int(count),

@@ -57,7 +57,8 @@ class Emulator:
         self.signing_key = _process_signing_key()
         self.user_id = str(uuid.uuid4())
         self.state_file = StateFile(settings.state_path) if settings.state_path else None
-        self._dirty = asyncio.Event()
+        self._unsaved = False
+        self._wake_saver: asyncio.Event | None = None
         self._saver: asyncio.Task[None] | None = None
         saved = self.state_file.load() if self.state_file else None
         if saved is not None:
@@ -181,18 +182,21 @@ class Emulator:
     def mark_dirty(self) -> None:
         """Something changed: save soon (when a state file is configured)."""
         if self.state_file is not None:
-            self._dirty.set()
+            self._unsaved = True
+            if self._wake_saver is not None:
+                self._wake_saver.set()
 
     def save_now(self) -> None:
         """Write the state file at once."""
         if self.state_file is not None:
-            self._dirty.clear()
+            self._unsaved = False
             self.state_file.save(self.snapshot())
 
-    async def _save_loop(self) -> None:
+    async def _save_loop(self, wake: asyncio.Event) -> None:
         while True:
-            await self._dirty.wait()
+            await wake.wait()
             await asyncio.sleep(SAVE_DELAY)
+            wake.clear()
             try:
                 self.save_now()
             except OSError:
@@ -208,7 +212,12 @@ class Emulator:
         """Start background work: webhook delivery and state saving."""
         await self.webhooks.start()
         if self.state_file is not None:
-            self._saver = asyncio.get_running_loop().create_task(self._save_loop())
+            self._wake_saver = asyncio.Event()
+            if self._unsaved:
+                self._wake_saver.set()
+            self._saver = asyncio.get_running_loop().create_task(
+                self._save_loop(self._wake_saver)
+            )
 
     async def stop(self) -> None:
         """Stop background work and save one last time."""
@@ -218,4 +227,5 @@ class Emulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._saver
             self._saver = None
+        self._wake_saver = None
         self.save_now()

@@ -57,7 +57,7 @@ def auth_fault(status: int, now: dt.datetime, detail: str) -> Response:
     else:
         message = "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403"
         code, kind = "3100", "SERVICE"
-    body = {
+    body: dict[str, Any] = {
         "warnings": None,
         "intuitObject": None,
         "fault": {
