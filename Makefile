@@ -19,11 +19,13 @@ demo: $(STAMP)
 	$(BIN)/hub demo
 
 test: $(STAMP)
+	./scripts/system-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict hub
+	$(BIN)/python -m hub.docs_gen --check
 
 clean:
 	rm -rf $(VENV) var

@@ -235,7 +235,7 @@ def batch_summaries(
     ).all()
     counts = (
         dict(
-            session.exec(  # type: ignore[arg-type]
+            session.exec(
                 select(Invoice.batch_id, func.count())
                 .where(col(Invoice.batch_id).in_([b.id for b in batches]))
                 .group_by(col(Invoice.batch_id))
@@ -249,7 +249,7 @@ def batch_summaries(
             "id": batch.id,
             "reference": batch.reference,
             "created_at": batch.created_at,
-            "invoice_count": counts.get(batch.id, 0),
+            "invoice_count": counts.get(batch.id or 0, 0),
             "integrations": batch_integrations(session, plugins, batch),
         }
         for batch in batches

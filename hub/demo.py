@@ -17,6 +17,7 @@ from typing import Any
 
 import uvicorn
 from cryptography.fernet import Fernet
+from sqlmodel import select
 
 from hub import migrate
 from hub.accounts import create_api_key, create_user, get_or_create_organization
@@ -82,7 +83,7 @@ def seed(db: Database, password: str) -> str | None:
     """The demo organization and admin; returns a new API key when one was made."""
     with db.session() as session:
         org = get_or_create_organization(session, DEMO_ORG)
-        user = session.query(User).filter(User.email == DEMO_EMAIL).first()
+        user = session.exec(select(User).where(User.email == DEMO_EMAIL)).first()
         if user is None:
             create_user(session, org, DEMO_EMAIL, password, admin=True)
             return create_api_key(session, org, "demo")

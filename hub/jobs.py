@@ -119,8 +119,8 @@ def enqueue(
 def backoff_seconds(attempts: int, *, retry_after: float | None = None) -> float:
     """Exponential backoff with full jitter, never shorter than the provider's delay."""
     ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
-    delay = ceiling / 2 + random.uniform(0, ceiling / 2)
-    return max(delay, retry_after or 0.0)
+    delay: float = ceiling / 2 + random.uniform(0, ceiling / 2)
+    return max(delay, float(retry_after or 0.0))
 
 
 def retry_job(session: Session, job_id: int) -> bool:
@@ -328,7 +328,8 @@ class Worker:
         assert job.id is not None
         task = asyncio.create_task(self._run(job), name=f"job-{job.id}-{job.kind}")
         self._running[job.id] = task
-        task.add_done_callback(lambda _t, job_id=job.id: self._done(job_id))
+        job_id = job.id
+        task.add_done_callback(lambda _task: self._done(job_id))
 
     def _done(self, job_id: int) -> None:
         self._running.pop(job_id, None)

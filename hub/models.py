@@ -24,7 +24,7 @@ def _time_field(**kwargs: Any) -> Any:
 
 
 def _money_field(default: Decimal = ZERO, scale: int = 2) -> Any:
-    return Field(default=default, sa_type=Money(scale))  # type: ignore[call-overload]
+    return Field(default=default, sa_type=Money(scale))
 
 
 class Role(enum.StrEnum):

@@ -152,7 +152,7 @@ class OAuthFlow:
         def claim(session: Session) -> OAuthState | str:
             if not state:
                 return "The answer from {name} did not include the sign-in state."
-            stored = session.exec(
+            stored: OAuthState | None = session.exec(
                 self.db.for_update(select(OAuthState).where(OAuthState.state_hash == _hash(state)))
             ).first()
             if stored is None or stored.integration != integration.slug:

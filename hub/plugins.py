@@ -86,7 +86,7 @@ class PluginHost:
         return found
 
     def _load(self, slug: str | None, plugin: object, version: str, source: str) -> None:
-        label = slug or getattr(plugin, "__name__", type(plugin).__name__)
+        label: str = slug or str(getattr(plugin, "__name__", type(plugin).__name__))
         try:
             # Unnamed plugins get pluggy's unique default name; the slug check follows.
             self.pm.register(plugin, name=slug)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -334,7 +335,7 @@ async def push_batch(services: Services, job: Job) -> None:
     for offset in range(0, len(pending), CHUNK):
         chunk = pending[offset : offset + CHUNK]
         payloads = await services.db.read(
-            lambda s, chunk=chunk: invoice_payloads(s, chunk, connection.id or 0)
+            functools.partial(invoice_payloads, invoices=chunk, connection_id=connection.id or 0)
         )
         async with connection_context(services, connection, links) as ctx:
             result = await hook(ctx=ctx, batch=BatchPayload(batch_id, reference, tuple(payloads)))
@@ -342,8 +343,13 @@ async def push_batch(services: Services, job: Job) -> None:
             raise Transient(f"the {connection.integration} plugin returned no batch result")
         versions = {invoice.id or 0: invoice.version for invoice in chunk}
         counts = await services.db.run(
-            lambda s, p=payloads, r=result, v=versions: _record_results(
-                s, connection, batch_sync_id, p, r, v
+            functools.partial(
+                _record_results,
+                connection=connection,
+                batch_sync_id=batch_sync_id,
+                payloads=payloads,
+                result=result,
+                versions=versions,
             )
         )
         retry_later += counts[2]

@@ -104,7 +104,9 @@ def test_validation_names_the_field(api_client, changes, field):
 
 def test_malformed_json_is_400(api_client):
     response = api_client.post(
-        "/api/v1/invoice-batches", content=b"{not json", headers={"content-type": "application/json"}
+        "/api/v1/invoice-batches",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "malformed_json"
@@ -143,9 +145,7 @@ def test_idempotency_key_replays_the_first_result(api_client):
     assert first.status_code == 201 and second.status_code == 200
     assert second.headers["idempotent-replayed"] == "true"
     assert second.json()["id"] == first.json()["id"]
-    other = api_client.post(
-        "/api/v1/invoice-batches", json=batch(number="INV-2"), headers=headers
-    )
+    other = api_client.post("/api/v1/invoice-batches", json=batch(number="INV-2"), headers=headers)
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "idempotency_key_reused"
 
@@ -153,9 +153,13 @@ def test_idempotency_key_replays_the_first_result(api_client):
 def connect_fake(hub_db, org_id, *, at):
     with hub_db.session() as session:
         connection = Connection(
-            organization_id=org_id, integration="fakeledger", status="connected",
-            external_account_id="acct-1", external_account_name="Fake Co",
-            environment="sandbox", connected_at=at,
+            organization_id=org_id,
+            integration="fakeledger",
+            status="connected",
+            external_account_id="acct-1",
+            external_account_name="Fake Co",
+            environment="sandbox",
+            connected_at=at,
         )
         session.add(connection)
         session.flush()
@@ -185,9 +189,11 @@ def test_patch_and_void(api_client):
     invoice_id = created["invoices"][0]["id"]
     patched = api_client.patch(
         f"/api/v1/invoices/{invoice_id}",
-        json={"due_date": "2026-12-21", "memo": "Fortnight 2",
-              "lines": [{"description": "d", "item_code": "c", "quantity": "1",
-                         "unit_price": "50"}]},
+        json={
+            "due_date": "2026-12-21",
+            "memo": "Fortnight 2",
+            "lines": [{"description": "d", "item_code": "c", "quantity": "1", "unit_price": "50"}],
+        },
     )
     assert patched.status_code == 200, patched.text
     assert patched.json()["due_date"] == "2026-12-21" and patched.json()["total"] == "50.00"

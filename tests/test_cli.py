@@ -26,8 +26,22 @@ def test_migrate_is_idempotent(cli_env, capsys):
 
 
 def test_users_create_then_log_in(cli_env, hub_db, hub_client, capsys):
-    assert main(["users", "create", "--org", "Bright Care", "--email", "Lee@Bright.test",
-                 "--admin", "--password", "a long password"]) == 0
+    assert (
+        main(
+            [
+                "users",
+                "create",
+                "--org",
+                "Bright Care",
+                "--email",
+                "Lee@Bright.test",
+                "--admin",
+                "--password",
+                "a long password",
+            ]
+        )
+        == 0
+    )
     assert "created admin lee@bright.test" in capsys.readouterr().out
     with hub_db.session() as session:
         user = session.exec(sa.select(User)).scalars().one()

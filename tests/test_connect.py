@@ -37,9 +37,7 @@ def mock_provider(httpx_mock, *, account="acct-1", name="Fake Co", token=None):
     httpx_mock.add_response(
         url=TOKEN_URL, method="POST", json=token or TOKEN, headers={"intuit_tid": "tid-token"}
     )
-    httpx_mock.add_response(
-        url=f"https://fake.example/api/{account}/info", json={"name": name}
-    )
+    httpx_mock.add_response(url=f"https://fake.example/api/{account}/info", json={"name": name})
 
 
 def finish(client: TestClient, params: dict[str, str], **extra: str):
@@ -133,7 +131,10 @@ def test_cancel_at_provider_explains_and_offers_help(admin_client):
 def test_refused_code_is_explained_with_support_reference(admin_client, httpx_mock):
     params = start_connect(admin_client)
     httpx_mock.add_response(
-        url=TOKEN_URL, method="POST", status_code=400, json={"error": "invalid_grant"},
+        url=TOKEN_URL,
+        method="POST",
+        status_code=400,
+        json={"error": "invalid_grant"},
         headers={"intuit_tid": "tid-refused"},
     )
     finish(admin_client, params)
@@ -194,17 +195,16 @@ def test_reconnect_to_another_account_is_refused(admin_client, hub_db, httpx_moc
         assert session.exec(sa.select(Connection.external_account_id)).scalar_one() == "acct-1"
 
 
-def test_account_of_another_organization_is_refused(
-    admin_client, hub_app, hub_db, httpx_mock
-):
+def test_account_of_another_organization_is_refused(admin_client, hub_app, hub_db, httpx_mock):
     connect(admin_client, httpx_mock)
     other = make_org(hub_db, "Other Org")
     with TestClient(hub_app, base_url="http://testserver", follow_redirects=False) as client:
         login(client, other["admin_email"])
         connect(client, httpx_mock)
-        assert "already connected to another Coordinoter organization" in client.get(
-            "/integrations"
-        ).text
+        assert (
+            "already connected to another Coordinoter organization"
+            in client.get("/integrations").text
+        )
 
 
 def test_disconnect_revokes_and_keeps_history(admin_client, hub_db, httpx_mock):

@@ -28,15 +28,25 @@ def two_orgs(hub_app, hub_db, hub_org) -> dict[str, Any]:
     for label, org in data.items():
         with hub_db.session() as session:
             connection = Connection(
-                organization_id=org["id"], integration="fakeledger", status="connected",
-                external_account_id=f"acct-{label}", external_account_name=f"Company {label}",
-                environment="sandbox", connected_at=dt.datetime.now(dt.UTC),
+                organization_id=org["id"],
+                integration="fakeledger",
+                status="connected",
+                external_account_id=f"acct-{label}",
+                external_account_name=f"Company {label}",
+                environment="sandbox",
+                connected_at=dt.datetime.now(dt.UTC),
             )
             session.add(connection)
             session.flush()
-            session.add(Activity(organization_id=org["id"], connection_id=connection.id,
-                                 integration="fakeledger", kind="connected",
-                                 message=f"secret history of {label}"))
+            session.add(
+                Activity(
+                    organization_id=org["id"],
+                    connection_id=connection.id,
+                    integration="fakeledger",
+                    kind="connected",
+                    message=f"secret history of {label}",
+                )
+            )
             job = enqueue(session, "push_batch", {}, connection_id=connection.id)
             job.state = "dead"
             org["connection_id"], org["job_id"] = connection.id, job.id
@@ -140,8 +150,9 @@ def test_own_org_actions_touch_only_own_connection(hub_app, hub_db, two_orgs):
     a, b = two_orgs["a"], two_orgs["b"]
     with TestClient(hub_app, follow_redirects=False) as browser:
         login(browser, a["admin_email"])
-        browser.post("/integrations/fakeledger/disconnect",
-                     data={"csrf_token": form_token(browser)})
+        browser.post(
+            "/integrations/fakeledger/disconnect", data={"csrf_token": form_token(browser)}
+        )
     with hub_db.session() as session:
         statuses = dict(
             session.exec(sa.select(Connection.organization_id, Connection.status)).all()

@@ -25,8 +25,13 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
 def test_nothing_of_the_template_name_remains(generated: pathlib.Path) -> None:
     files = [path for path in generated.rglob("*") if path.is_file()]
     assert {p.relative_to(generated).as_posix() for p in files} >= {
-        "pyproject.toml", "README.md", "CHECKLIST.md", "hub_acme_books/__init__.py",
-        "hub_acme_books/plugin.py", "hub_acme_books/emulator.py", "tests/conftest.py",
+        "pyproject.toml",
+        "README.md",
+        "CHECKLIST.md",
+        "hub_acme_books/__init__.py",
+        "hub_acme_books/plugin.py",
+        "hub_acme_books/emulator.py",
+        "tests/conftest.py",
     }
     for path in [generated, *generated.rglob("*")]:
         assert not any(old.lower() in path.name.lower() for old in TEMPLATE_SPELLINGS), path
@@ -44,12 +49,14 @@ def test_nothing_of_the_template_name_remains(generated: pathlib.Path) -> None:
 
 def test_generated_plugin_passes_its_own_tests(generated: pathlib.Path) -> None:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(generated), *filter(None, [env.get("PYTHONPATH")])]
-    )
+    env["PYTHONPATH"] = os.pathsep.join([str(generated), *filter(None, [env.get("PYTHONPATH")])])
     result = subprocess.run(
         [sys.executable, "-m", "pytest", str(generated / "tests"), "-q", "-p", "no:cacheprovider"],
-        cwd=generated, env=env, capture_output=True, text=True, timeout=300,
+        cwd=generated,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout and "failed" not in result.stdout

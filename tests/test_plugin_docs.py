@@ -31,8 +31,10 @@ def test_every_per_integration_hook_is_documented(section: str) -> None:
 
 def test_each_entry_carries_the_signature_and_docstring() -> None:
     entry = docs_gen.render_hook("sync_batch")
-    assert "async def sync_batch(ctx: ConnectionContext, batch: BatchPayload) -> " \
-           "BatchSyncResult" in entry
+    assert (
+        "async def sync_batch(ctx: ConnectionContext, batch: BatchPayload) -> "
+        "BatchSyncResult" in entry
+    )
     first_line = (inspect.getdoc(hookspecs.sync_batch) or "").splitlines()[0]
     assert first_line in entry
     text = entry.split("\n```\n", 1)[1]  # after the signature's code block

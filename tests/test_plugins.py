@@ -108,7 +108,8 @@ async def test_hooks_reach_only_the_owning_plugin():
             return await super().authorize(ctx)
 
     host = PluginHost(
-        settings(), plugins={"alpha": Recording("alpha", "Alpha"), "beta": Recording("beta", "Beta")}
+        settings(),
+        plugins={"alpha": Recording("alpha", "Alpha"), "beta": Recording("beta", "Beta")},
     )
     from hub.types import AuthorizeContext
 

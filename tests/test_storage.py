@@ -32,15 +32,29 @@ def test_money_round_trips_exactly_and_times_stay_utc(hub_db):
         session.add_all([batch, participant])
         session.flush()
         invoice = Invoice(
-            organization_id=org.id, batch_id=batch.id, participant_id=participant.id,
-            number="INV-1", issue_date=dt.date(2026, 11, 23), due_date=dt.date(2026, 12, 7),
-            currency="AUD", total=Decimal("200.28"), balance=Decimal("0.10") + Decimal("0.20"),
+            organization_id=org.id,
+            batch_id=batch.id,
+            participant_id=participant.id,
+            number="INV-1",
+            issue_date=dt.date(2026, 11, 23),
+            due_date=dt.date(2026, 12, 7),
+            currency="AUD",
+            total=Decimal("200.28"),
+            balance=Decimal("0.10") + Decimal("0.20"),
         )
         session.add(invoice)
         session.flush()
-        session.add(InvoiceLine(invoice_id=invoice.id, position=1, description="d",
-                                item_code="c", quantity=Decimal("2.5"),
-                                unit_price=Decimal("100.1234"), amount=Decimal("250.31")))
+        session.add(
+            InvoiceLine(
+                invoice_id=invoice.id,
+                position=1,
+                description="d",
+                item_code="c",
+                quantity=Decimal("2.5"),
+                unit_price=Decimal("100.1234"),
+                amount=Decimal("250.31"),
+            )
+        )
         ids = invoice.id, batch.id
     with hub_db.read_session() as session:
         invoice = session.get(Invoice, ids[0])

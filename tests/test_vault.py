@@ -42,8 +42,13 @@ def refreshed(httpx_mock, access="AT-new", refresh="RT-new", **extra):
     httpx_mock.add_response(
         url=TOKEN_URL,
         method="POST",
-        json={"access_token": access, "refresh_token": refresh, "expires_in": 3600,
-              "token_type": "bearer", **extra},
+        json={
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": 3600,
+            "token_type": "bearer",
+            **extra,
+        },
     )
 
 
@@ -98,7 +103,9 @@ async def test_invalid_grant_needs_reconnect_and_parks_jobs(hub_services, hub_or
     with hub_services.db.session() as session:
         enqueue(session, "push_batch", {"batch_id": 1, "connection_id": cid}, connection_id=cid)
     httpx_mock.add_response(
-        url=TOKEN_URL, method="POST", status_code=400,
+        url=TOKEN_URL,
+        method="POST",
+        status_code=400,
         json={"error": "invalid_grant", "error_description": "Incorrect or invalid refresh token"},
     )
     with pytest.raises(AuthRevoked):

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 import pytest
 from emulator_support import ACCOUNTING, RunningEmulator, running_emulator
 from starlette.applications import Starlette
@@ -96,3 +97,53 @@ def test_user_cancels(consenting: RunningEmulator, browser_page: Any) -> None:
     assert query["error"] == ["access_denied"]
     assert query["state"] == [auth.state_token]
     assert "code" not in query
+
+
+def test_accountant_records_a_payment_on_the_company_page(
+    consenting: RunningEmulator, browser_page: Any, callback_url: str
+) -> None:
+    realm = consenting.realm_id
+    auth = consenting.auth_client()
+    token = consenting.http.post(
+        "/oauth2/v1/tokens/bearer",
+        data={"grant_type": "authorization_code", "redirect_uri": callback_url,
+              "code": approve(consenting, auth.get_authorization_url(ACCOUNTING))},
+        auth=(consenting.client_id, consenting.client_secret),
+    ).json()["access_token"]
+    customer = consenting.api(token, "POST", "customer", json={"DisplayName": "Page Customer"})
+    item = consenting.api(token, "POST", "item", json={"Name": "Page item", "Type": "Service"})
+    invoice = consenting.api(token, "POST", "invoice", json={
+        "DocNumber": "INV-PAGE-1",
+        "CustomerRef": {"value": customer.json()["Customer"]["Id"]},
+        "Line": [{"Amount": 99.5, "DetailType": "SalesItemLineDetail",
+                  "SalesItemLineDetail": {"ItemRef": {"value": item.json()["Item"]["Id"]}}}],
+    })
+    assert invoice.status_code == 200, invoice.text
+
+    page = browser_page
+    page.goto(f"{consenting.base_url}/_emulator/")
+    page.get_by_role("link", name="Sandbox Company_AU_1").click()
+    row = page.locator("#invoices tr", has_text="INV-PAGE-1")
+    assert "99.50" in row.text_content() and "Open" in row.text_content()
+    row.get_by_label("Amount for invoice INV-PAGE-1").fill("40.00")
+    row.get_by_role("button", name="Record").click()
+    page.wait_for_url(f"{consenting.base_url}/_emulator/companies/{realm}?*")
+    assert "Recorded a payment of 40.00" in page.get_by_role("status").text_content()
+    row = page.locator("#invoices tr", has_text="INV-PAGE-1")
+    assert "Partially paid" in row.text_content() and "59.50" in row.text_content()
+    assert "INV-PAGE-1" in page.locator("#payments").text_content()
+
+    row.get_by_label("Amount for invoice INV-PAGE-1").fill("1000")
+    row.get_by_role("button", name="Record").click()
+    page.wait_for_url(f"{consenting.base_url}/_emulator/companies/{realm}?*")
+    assert page.get_by_role("alert").is_visible()
+
+
+def approve(emu: RunningEmulator, url: str) -> str:
+    """Click through the consent form without a browser; returns the code."""
+    query = httpx.URL(url).params
+    response = emu.http.post(
+        "/connect/oauth2",
+        data={**dict(query), "decision": "connect", "realm_id": emu.realm_id},
+    )
+    return httpx.URL(response.headers["location"]).params["code"]

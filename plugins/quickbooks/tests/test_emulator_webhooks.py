@@ -205,3 +205,51 @@ def test_only_connected_apps_are_notified(hooked: RunningEmulator, receiver: Rec
         for _, body in deliveries
     ]
     assert len(set(names)) == 2
+
+
+def test_payment_recorded_in_quickbooks_notifies_payment_and_invoice(
+    hooked: RunningEmulator, receiver: Receiver
+) -> None:
+    auth = hooked.connect()
+    customer_id = create_customer(hooked, auth.access_token, "Paying Customer")
+    item = hooked.api(auth.access_token, "POST", "item", json={
+        "Name": "Webhook service", "Type": "Service", "UnitPrice": 40,
+        "IncomeAccountRef": income_account(hooked, auth.access_token),
+    })
+    assert item.status_code == 200, item.text
+    invoice = hooked.api(auth.access_token, "POST", "invoice", json={
+        "CustomerRef": {"value": customer_id},
+        "Line": [{"Amount": 40, "DetailType": "SalesItemLineDetail",
+                  "SalesItemLineDetail": {"ItemRef": {"value": item.json()["Item"]["Id"]}}}],
+    })
+    assert invoice.status_code == 200, invoice.text
+    invoice_id = invoice.json()["Invoice"]["Id"]
+    receiver.wait_for(3)  # customer, item, invoice created
+
+    hooked.control(
+        "POST", f"companies/{hooked.realm_id}/invoices/{invoice_id}/payments",
+        json={"amount": "40.00"},
+    )
+    deadline = time.monotonic() + 10
+    while True:  # the two changes come in one delivery or two
+        entities = [
+            entity
+            for _, body in receiver.wait_for(4)[3:]
+            for entity in json.loads(body)["eventNotifications"][0]["dataChangeEvent"][
+                "entities"
+            ]
+        ]
+        if len(entities) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    assert {(e["name"], e["operation"]) for e in entities} == {
+        ("Payment", "Create"), ("Invoice", "Update")
+    }
+    assert invoice_id in [e["id"] for e in entities if e["name"] == "Invoice"]
+
+
+def income_account(emu: RunningEmulator, token: str) -> dict[str, str] | None:
+    query = "select * from Account where AccountType = 'Income'"
+    found = emu.api(token, "GET", "query", params={"query": query}).json()
+    accounts = found.get("QueryResponse", {}).get("Account", [])
+    return {"value": accounts[0]["Id"]} if accounts else None

@@ -154,6 +154,16 @@ def business(detail: str) -> ApiError:
     )
 
 
+def amount_mismatch(supplied: object) -> ApiError:
+    """6070: a line's Amount is not its Qty times its UnitPrice."""
+    return ApiError(
+        "6070",
+        "Amount calculation incorrect in the request",
+        f"Amount is not equal to Qty * UnitPrice. Supplied value:{supplied}",
+        element="Line.Amount",
+    )
+
+
 def duplicate_name(existing_id: str) -> ApiError:
     """6240: the name is already used (newer QuickBooks names the holder's Id)."""
     return ApiError(

@@ -13,7 +13,6 @@ case-insensitive, strings are single-quoted with ``\\'`` for a quote.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -403,8 +402,3 @@ def run(
 def names_active(query: Query) -> bool:
     """Whether the WHERE clause filters on ``Active`` (so inactive rows may show)."""
     return any(len(c.path) == 1 and c.path[0].lower() == "active" for c in query.where)
-
-
-def is_moment(value: Any) -> bool:
-    """Whether ``value`` is a datetime (helps callers format sort keys)."""
-    return isinstance(value, dt.datetime)

@@ -63,6 +63,8 @@ class Emulator:
         saved = self.state_file.load() if self.state_file else None
         if saved is not None:
             self.restore(saved)
+            # The start-up app's keys come from the environment, which may have changed.
+            self._register_startup_app()
         elif settings.seed:
             self.seed()
 
@@ -76,6 +78,9 @@ class Emulator:
     def seed(self) -> None:
         """One sandbox company and, when configured, the start-up app."""
         self.add_company(self.settings.company_name)
+        self._register_startup_app()
+
+    def _register_startup_app(self) -> None:
         if self.settings.client_id:
             self.register_app(
                 {

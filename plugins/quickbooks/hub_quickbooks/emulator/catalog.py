@@ -1,0 +1,91 @@
+"""The entities the books serve: their rules, URL names and queryable properties."""
+
+from __future__ import annotations
+
+from .entities import (
+    Spec,
+    build_account,
+    build_company_info,
+    build_item,
+    party_builder,
+)
+from .transactions import build_invoice, build_payment
+
+_COMMON = ("Id", "SyncToken", "MetaData", "domain", "sparse")
+_PARTY = (
+    "DisplayName", "Title", "GivenName", "MiddleName", "FamilyName", "Suffix", "CompanyName",
+    "PrintOnCheckName", "FullyQualifiedName", "PrimaryEmailAddr", "PrimaryPhone", "Mobile",
+    "Fax", "AlternatePhone", "WebAddr", "Active", "Balance", "CurrencyRef",
+)  # fmt: skip
+
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "Customer": (
+        *_PARTY, "BillAddr", "ShipAddr", "Notes", "ResaleNum", "PreferredDeliveryMethod",
+        "BusinessNumber", "GSTIN", "GSTRegistrationType", "PrimaryTaxIdentifier",
+        "TaxExemptionReasonId", "BillWithParent", "DefaultTaxCodeRef", "SalesTermRef",
+        "PaymentMethodRef", "CustomerTypeRef", "ParentRef", "Job", "Level", "Taxable",
+        "BalanceWithJobs", "IsProject",
+    ),
+    "Vendor": (*_PARTY, "BillAddr", "AcctNum", "TaxIdentifier", "Vendor1099", "TermRef"),
+    "Employee": (
+        *_PARTY, "PrimaryAddr", "EmployeeNumber", "Gender", "BillableTime", "HiredDate",
+        "ReleasedDate", "BirthDate",
+    ),
+    "Item": (
+        "Name", "Type", "FullyQualifiedName", "Active", "Description", "PurchaseDesc", "Sku",
+        "UnitPrice", "PurchaseCost", "Taxable", "SalesTaxIncluded", "PurchaseTaxIncluded",
+        "SalesTaxCodeRef", "PurchaseTaxCodeRef", "IncomeAccountRef", "ExpenseAccountRef",
+        "AssetAccountRef", "TrackQtyOnHand", "QtyOnHand", "InvStartDate", "ParentRef",
+        "SubItem", "Level",
+    ),
+    "Account": (
+        "Name", "FullyQualifiedName", "Active", "Classification", "AccountType",
+        "AccountSubType", "Description", "AcctNum", "SubAccount", "ParentRef",
+        "CurrentBalance", "CurrentBalanceWithSubAccounts", "CurrencyRef",
+    ),
+    "CompanyInfo": (
+        "CompanyName", "LegalName", "CompanyAddr", "CustomerCommunicationAddr", "LegalAddr",
+        "PrimaryPhone", "Email", "WebAddr", "FiscalYearStartMonth", "CompanyStartDate",
+        "Country", "SupportedLanguages", "NameValue",
+    ),
+    "Invoice": (
+        "DocNumber", "TxnDate", "DueDate", "CurrencyRef", "CustomerRef", "Line",
+        "TxnTaxDetail", "TotalAmt", "Balance", "Deposit", "ApplyTaxAfterDiscount",
+        "PrintStatus", "EmailStatus", "GlobalTaxCalculation", "BillEmail", "BillEmailCc",
+        "BillEmailBcc", "CustomerMemo", "PrivateNote", "SalesTermRef", "ClassRef",
+        "DepartmentRef", "ShipDate", "TrackingNum", "AllowIPNPayment", "AllowOnlinePayment",
+        "AllowOnlineCreditCardPayment", "AllowOnlineACHPayment", "CustomField", "BillAddr",
+        "ShipAddr", "LinkedTxn", "DeliveryInfo",
+    ),
+    "Payment": (
+        "CustomerRef", "TxnDate", "CurrencyRef", "TotalAmt", "UnappliedAmt", "ProcessPayment",
+        "Line", "DepositToAccountRef", "PaymentRefNum", "PrivateNote", "PaymentMethodRef",
+    ),
+}  # fmt: skip
+
+SPECS: dict[str, Spec] = {
+    "Customer": Spec("Customer", "name", party_builder("Customer")),
+    "Vendor": Spec("Vendor", "name", party_builder("Vendor")),
+    "Employee": Spec("Employee", "name", party_builder("Employee")),
+    "Item": Spec("Item", "name", build_item),
+    "Account": Spec("Account", "name", build_account),
+    "CompanyInfo": Spec("CompanyInfo", "company", build_company_info),
+    "Invoice": Spec("Invoice", "transaction", build_invoice),
+    "Payment": Spec("Payment", "transaction", build_payment),
+}
+
+#: Lower-case name (URL segment, query FROM, CDC list) -> entity name.
+BY_LOWER = {name.lower(): name for name in SPECS}
+
+#: Entity -> lower-case property name -> property name.
+PROPERTIES: dict[str, dict[str, str]] = {
+    name: {prop.lower(): prop for prop in (*_COMMON, *fields)} for name, fields in _FIELDS.items()
+}
+
+#: Writable properties copied from a stored object into a sparse update.
+WRITABLE: dict[str, frozenset[str]] = {
+    name: frozenset(fields) for name, fields in _FIELDS.items()
+}
+
+#: Entities counted by ``Books.counts`` even when a company has none yet.
+COUNTED = ("Customer", "Item", "Invoice", "Payment", "Vendor", "Employee", "Account")

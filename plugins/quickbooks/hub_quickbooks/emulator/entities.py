@@ -1,0 +1,469 @@
+"""Rules of QuickBooks' name lists and company record: Customer, Vendor, Employee, Item,
+Account and CompanyInfo.
+
+A builder turns a cleaned request body into the object QuickBooks stores (without Id,
+SyncToken and MetaData, which the books add), or raises the Fault QuickBooks answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import faults
+from .company import Company, name_key
+from .values import (
+    JsonObject,
+    bool_of,
+    date_of,
+    decimal_of,
+    list_of,
+    object_of,
+    plain,
+    ref_id,
+    text_of,
+)
+
+_FORBIDDEN_IN_NAMES = re.compile(r"[:\t\r\n]")
+NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
+
+CURRENCY_NAMES = {
+    "AUD": "Australian Dollar",
+    "CAD": "Canadian Dollar",
+    "EUR": "Euro",
+    "GBP": "British Pound Sterling",
+    "INR": "Indian Rupee",
+    "NZD": "New Zealand Dollar",
+    "USD": "United States Dollar",
+}
+
+ACCOUNT_CLASSIFICATION = {
+    "Bank": "Asset",
+    "Other Current Asset": "Asset",
+    "Fixed Asset": "Asset",
+    "Other Asset": "Asset",
+    "Accounts Receivable": "Asset",
+    "Equity": "Equity",
+    "Expense": "Expense",
+    "Other Expense": "Expense",
+    "Cost of Goods Sold": "Expense",
+    "Accounts Payable": "Liability",
+    "Credit Card": "Liability",
+    "Long Term Liability": "Liability",
+    "Other Current Liability": "Liability",
+    "Income": "Revenue",
+    "Other Income": "Revenue",
+}
+
+ITEM_TYPES = ("Inventory", "Service", "NonInventory", "Group", "Category")
+DELIVERY_METHODS = ("Print", "Email", "None")
+
+#: The chart of accounts every new company starts with: (name, type, sub-type).
+DEFAULT_ACCOUNTS = (
+    ("Services", "Income", "ServiceFeeIncome"),
+    ("Sales of Product Income", "Income", "SalesOfProductIncome"),
+    ("Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable"),
+    ("Undeposited Funds", "Other Current Asset", "UndepositedFunds"),
+    ("Cost of Goods Sold", "Cost of Goods Sold", "SuppliesMaterialsCogs"),
+    ("Inventory Asset", "Other Current Asset", "Inventory"),
+)
+
+
+@dataclass
+class Context:
+    """What a builder may look at: the company, the time, and request options."""
+
+    company: Company
+    now: dt.datetime
+    today: dt.date
+    include: frozenset[str] = frozenset()
+
+    def lookup(
+        self, entity: str, data: JsonObject, element: str, *, required: bool = False
+    ) -> JsonObject | None:
+        """The object a reference field points at: 2020 missing, 2500 unknown, 610 inactive."""
+        object_id = ref_id(data, element)
+        if object_id is None:
+            if required:
+                raise faults.required(element)
+            return None
+        obj = self.company.get(entity, object_id)
+        if obj is None:
+            raise faults.invalid_reference(element, object_id)
+        if obj.get("Active") is False:
+            raise faults.not_found()
+        return obj
+
+    def currency_ref(self, code: str | None = None) -> JsonObject:
+        """A CurrencyRef, the company's home currency by default."""
+        code = (code or self.company.currency).upper()
+        return {"value": code, "name": CURRENCY_NAMES.get(code, code)}
+
+
+Builder = Callable[[Context, JsonObject, "JsonObject | None"], JsonObject]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How one entity behaves on the API."""
+
+    name: str
+    kind: str  # "name" (name list, never deleted), "transaction", or "company"
+    build: Builder
+    fields: frozenset[str] = field(default_factory=frozenset)
+
+
+# --- copying plain fields ------------------------------------------------------------
+
+
+def copy_fields(data: JsonObject, schema: Sequence[tuple[str, str]]) -> JsonObject:
+    """The schema's fields present in ``data``, type-checked, as stored JSON."""
+    out: JsonObject = {}
+    for name, kind in schema:
+        if data.get(name) is None:
+            continue
+        if kind.startswith("text"):
+            limit = int(kind.split(":")[1]) if ":" in kind else None
+            text = text_of(data, name, maximum=limit)
+            if text is not None:
+                out[name] = text
+        elif kind == "object":
+            out[name] = plain(object_of(data, name))
+        elif kind == "bool":
+            out[name] = bool_of(data, name, False)
+        elif kind == "number":
+            out[name] = float(decimal_of(data[name], name))
+        elif kind == "date":
+            day = date_of(data, name)
+            if day is not None:
+                out[name] = day.isoformat()
+        elif kind == "ref":
+            value = ref_id(data, name)
+            if value is not None:
+                out[name] = {"value": value}
+        elif kind == "list":
+            out[name] = plain(list_of(data, name))
+    return out
+
+
+def check_name(name: str, element: str) -> None:
+    """QuickBooks keeps ':' for parent:child names and refuses tabs and new lines."""
+    if _FORBIDDEN_IN_NAMES.search(name):
+        raise faults.business(f"{element} can't contain a colon (:), a tab or a new line.")
+
+
+def _address(ctx: Context, value: Any, previous: Any) -> Any:
+    """An address keeps its Id across updates; a new one gets the next Id."""
+    if not isinstance(value, dict):
+        return value
+    if "Id" not in value:
+        if isinstance(previous, dict) and previous.get("Id"):
+            value = {**value, "Id": previous["Id"]}
+        else:
+            value = {**value, "Id": ctx.company.new_address_id()}
+    return value
+
+
+# --- Customer, Vendor, Employee --------------------------------------------------------
+
+_PARTY_COMMON = (
+    ("Title", "text:16"),
+    ("GivenName", "text:100"),
+    ("MiddleName", "text:100"),
+    ("FamilyName", "text:100"),
+    ("Suffix", "text:16"),
+    ("CompanyName", "text:100"),
+    ("PrintOnCheckName", "text:110"),
+    ("PrimaryEmailAddr", "object"),
+    ("PrimaryPhone", "object"),
+    ("Mobile", "object"),
+    ("Fax", "object"),
+    ("AlternatePhone", "object"),
+    ("WebAddr", "object"),
+)
+_CUSTOMER_FIELDS = (
+    *_PARTY_COMMON,
+    ("BillAddr", "object"),
+    ("ShipAddr", "object"),
+    ("Notes", "text:2000"),
+    ("ResaleNum", "text:16"),
+    ("PreferredDeliveryMethod", "text"),
+    ("BusinessNumber", "text"),
+    ("GSTIN", "text"),
+    ("GSTRegistrationType", "text"),
+    ("PrimaryTaxIdentifier", "text"),
+    ("TaxExemptionReasonId", "text"),
+    ("BillWithParent", "bool"),
+    ("DefaultTaxCodeRef", "ref"),
+    ("SalesTermRef", "ref"),
+    ("PaymentMethodRef", "ref"),
+    ("CustomerTypeRef", "ref"),
+)
+_VENDOR_FIELDS = (
+    *_PARTY_COMMON,
+    ("BillAddr", "object"),
+    ("AcctNum", "text:100"),
+    ("TaxIdentifier", "text"),
+    ("Vendor1099", "bool"),
+    ("TermRef", "ref"),
+)
+_EMPLOYEE_FIELDS = (
+    *_PARTY_COMMON,
+    ("PrimaryAddr", "object"),
+    ("EmployeeNumber", "text:100"),
+    ("Gender", "text"),
+    ("BillableTime", "bool"),
+    ("HiredDate", "date"),
+    ("ReleasedDate", "date"),
+    ("BirthDate", "date"),
+)
+_PARTY_FIELDS = {
+    "Customer": _CUSTOMER_FIELDS,
+    "Vendor": _VENDOR_FIELDS,
+    "Employee": _EMPLOYEE_FIELDS,
+}
+
+
+def _display_name(data: JsonObject) -> str:
+    name = text_of(data, "DisplayName", maximum=500)
+    if name is None:
+        parts = [text_of(data, part) for part in NAME_PARTS]
+        name = " ".join(part for part in parts if part) or None
+        if name is None:
+            company = text_of(data, "CompanyName")
+            if company is None:
+                raise faults.required("DisplayName")
+            name = company
+        if len(name) > 500:
+            raise faults.string_length("DisplayName", 500, len(name))
+    check_name(name, "DisplayName")
+    return name
+
+
+def _unique_party_name(
+    ctx: Context, name: str, entity: str, existing: JsonObject | None
+) -> None:
+    holder = ctx.company.party_names.get(name_key(name))
+    if holder is not None and (existing is None or holder != (entity, existing["Id"])):
+        raise faults.duplicate_name(holder[1])
+
+
+def party_builder(entity: str) -> Builder:
+    """The builder for Customer, Vendor or Employee."""
+    schema = _PARTY_FIELDS[entity]
+
+    def build(ctx: Context, data: JsonObject, existing: JsonObject | None) -> JsonObject:
+        name = _display_name(data)
+        _unique_party_name(ctx, name, entity, existing)
+        obj = copy_fields(data, schema)
+        for key in ("BillAddr", "ShipAddr", "PrimaryAddr"):
+            if key in obj:
+                obj[key] = _address(ctx, obj[key], (existing or {}).get(key))
+        obj["DisplayName"] = name
+        obj["FullyQualifiedName"] = name
+        obj["Active"] = bool_of(data, "Active", True)
+        obj.setdefault("PrintOnCheckName", obj.get("CompanyName") or name)
+        if entity == "Customer":
+            _customer_fields(ctx, data, existing, obj)
+        elif entity == "Vendor":
+            obj["Balance"] = 0
+            obj["CurrencyRef"] = ctx.currency_ref(ref_id(data, "CurrencyRef"))
+        return obj
+
+    return build
+
+
+def _customer_fields(
+    ctx: Context, data: JsonObject, existing: JsonObject | None, obj: JsonObject
+) -> None:
+    parent = ctx.lookup("Customer", data, "ParentRef")
+    if parent is not None:
+        if existing is not None and parent["Id"] == existing["Id"]:
+            raise faults.business("A customer can't be its own parent.")
+        obj["ParentRef"] = {"value": parent["Id"]}
+        obj["Job"] = True
+        obj["Level"] = int(parent.get("Level") or 0) + 1
+        obj["FullyQualifiedName"] = f"{parent['FullyQualifiedName']}:{obj['DisplayName']}"
+    else:
+        obj["Job"] = False
+        obj["BillWithParent"] = False
+    method = obj.get("PreferredDeliveryMethod") or "Print"
+    if method not in DELIVERY_METHODS:
+        raise faults.invalid_enum("PreferredDeliveryMethod", method)
+    obj["PreferredDeliveryMethod"] = method
+    obj["Taxable"] = bool_of(data, "Taxable", True)
+    if existing is not None and existing.get("CurrencyRef"):
+        code = existing["CurrencyRef"]["value"]
+        sent = ref_id(data, "CurrencyRef")
+        if sent is not None and sent.upper() != code:
+            raise faults.business("The currency of a customer can't be changed.")
+        obj["CurrencyRef"] = dict(existing["CurrencyRef"])
+    else:
+        obj["CurrencyRef"] = ctx.currency_ref(ref_id(data, "CurrencyRef"))
+    # Balances belong to the invoices; the books keep them current.
+    obj["Balance"] = (existing or {}).get("Balance", 0)
+    obj["BalanceWithJobs"] = (existing or {}).get("BalanceWithJobs", 0)
+
+
+# --- Item --------------------------------------------------------------------------------
+
+_ITEM_FIELDS = (
+    ("Description", "text:4000"),
+    ("PurchaseDesc", "text:1000"),
+    ("Sku", "text:100"),
+    ("UnitPrice", "number"),
+    ("PurchaseCost", "number"),
+    ("SalesTaxIncluded", "bool"),
+    ("PurchaseTaxIncluded", "bool"),
+    ("SalesTaxCodeRef", "ref"),
+    ("PurchaseTaxCodeRef", "ref"),
+)
+
+
+def build_item(ctx: Context, data: JsonObject, existing: JsonObject | None) -> JsonObject:
+    """An Item: unique Name, a known Type, and the accounts its Type needs."""
+    name = text_of(data, "Name", maximum=100)
+    if name is None:
+        raise faults.required("Name")
+    check_name(name, "Name")
+    item_type = text_of(data, "Type") or (existing or {}).get("Type") or "Service"
+    if item_type not in ITEM_TYPES:
+        raise faults.invalid_enum("Type", item_type)
+    if existing is not None and existing.get("Type") != item_type:
+        raise faults.business("The type of an item can't be changed.")
+    obj: JsonObject = {"Name": name, "Type": item_type}
+    parent = ctx.lookup("Item", data, "ParentRef")
+    full_name = name
+    if parent is not None:
+        if parent.get("Type") != "Category":
+            raise faults.business("An item's parent must be a category.")
+        obj["ParentRef"] = {"value": parent["Id"], "name": parent["FullyQualifiedName"]}
+        obj["SubItem"] = True
+        obj["Level"] = int(parent.get("Level") or 0) + 1
+        full_name = f"{parent['FullyQualifiedName']}:{name}"
+    obj["FullyQualifiedName"] = full_name
+    holder = ctx.company.item_names.get(name_key(full_name))
+    if holder is not None and (existing is None or holder != existing["Id"]):
+        raise faults.duplicate_name(holder)
+    obj["Active"] = bool_of(data, "Active", True)
+    if item_type == "Category":
+        return obj
+    obj.update(copy_fields(data, _ITEM_FIELDS))
+    obj.setdefault("UnitPrice", 0)
+    obj.setdefault("PurchaseCost", 0)
+    obj["Taxable"] = bool_of(data, "Taxable", False)
+    accounts = ["IncomeAccountRef"] if item_type != "Group" else []
+    if item_type == "Inventory":
+        accounts += ["ExpenseAccountRef", "AssetAccountRef"]
+    elif data.get("ExpenseAccountRef") is not None:
+        accounts.append("ExpenseAccountRef")
+    for key in accounts:
+        account = ctx.lookup("Account", data, key, required=True)
+        assert account is not None
+        obj[key] = {"value": account["Id"], "name": account["FullyQualifiedName"]}
+    obj["TrackQtyOnHand"] = bool_of(data, "TrackQtyOnHand", False)
+    if item_type == "Inventory":
+        if not obj["TrackQtyOnHand"]:
+            raise faults.required("TrackQtyOnHand")
+        if data.get("QtyOnHand") is None:
+            raise faults.required("QtyOnHand")
+        start = date_of(data, "InvStartDate")
+        if start is None:
+            raise faults.required("InvStartDate")
+        obj["QtyOnHand"] = float(decimal_of(data["QtyOnHand"], "QtyOnHand"))
+        obj["InvStartDate"] = start.isoformat()
+    return obj
+
+
+# --- Account -----------------------------------------------------------------------------
+
+_ACCOUNT_FIELDS = (("Description", "text:100"), ("AcctNum", "text:20"))
+
+
+def build_account(ctx: Context, data: JsonObject, existing: JsonObject | None) -> JsonObject:
+    """An Account: unique Name and a known AccountType."""
+    name = text_of(data, "Name", maximum=100)
+    if name is None:
+        raise faults.required("Name")
+    check_name(name, "Name")
+    account_type = text_of(data, "AccountType")
+    if account_type is None:
+        raise faults.required("AccountType")
+    if account_type not in ACCOUNT_CLASSIFICATION:
+        raise faults.invalid_enum("AccountType", account_type)
+    obj: JsonObject = {"Name": name}
+    parent = ctx.lookup("Account", data, "ParentRef")
+    full_name = name
+    if parent is not None:
+        obj["SubAccount"] = True
+        obj["ParentRef"] = {"value": parent["Id"]}
+        full_name = f"{parent['FullyQualifiedName']}:{name}"
+    else:
+        obj["SubAccount"] = False
+    holder = ctx.company.account_names.get(name_key(full_name))
+    if holder is not None and (existing is None or holder != existing["Id"]):
+        raise faults.duplicate_name(holder)
+    obj["FullyQualifiedName"] = full_name
+    obj["Active"] = bool_of(data, "Active", True)
+    obj["Classification"] = ACCOUNT_CLASSIFICATION[account_type]
+    obj["AccountType"] = account_type
+    sub_type = text_of(data, "AccountSubType")
+    if sub_type is not None:
+        obj["AccountSubType"] = sub_type
+    obj.update(copy_fields(data, _ACCOUNT_FIELDS))
+    obj["CurrentBalance"] = (existing or {}).get("CurrentBalance", 0)
+    obj["CurrentBalanceWithSubAccounts"] = (existing or {}).get(
+        "CurrentBalanceWithSubAccounts", 0
+    )
+    obj["CurrencyRef"] = (existing or {}).get("CurrencyRef") or ctx.currency_ref(
+        ref_id(data, "CurrencyRef")
+    )
+    return obj
+
+
+# --- CompanyInfo -------------------------------------------------------------------------
+
+_COMPANY_FIELDS = (
+    ("CompanyName", "text:1024"),
+    ("LegalName", "text:1024"),
+    ("CompanyAddr", "object"),
+    ("CustomerCommunicationAddr", "object"),
+    ("LegalAddr", "object"),
+    ("PrimaryPhone", "object"),
+    ("Email", "object"),
+    ("WebAddr", "object"),
+    ("FiscalYearStartMonth", "text"),
+    ("CompanyStartDate", "date"),
+)
+
+
+def build_company_info(
+    ctx: Context, data: JsonObject, existing: JsonObject | None
+) -> JsonObject:
+    """CompanyInfo: a name is required; the country and languages are fixed."""
+    if text_of(data, "CompanyName") is None:
+        raise faults.required("CompanyName")
+    obj = copy_fields(data, _COMPANY_FIELDS)
+    obj.setdefault("LegalName", obj["CompanyName"])
+    obj.setdefault("FiscalYearStartMonth", "July" if ctx.company.country == "AU" else "January")
+    obj["Country"] = ctx.company.country
+    obj["SupportedLanguages"] = "en"
+    obj["NameValue"] = [
+        {"Name": "NeoEnabled", "Value": "true"},
+        {"Name": "IndustryType", "Value": "Other"},
+    ]
+    return obj
+
+
+def company_info_body(name: str, country: str, start: dt.date) -> JsonObject:
+    """The CompanyInfo request a new company is created from."""
+    return {
+        "CompanyName": name,
+        "LegalName": name,
+        "CompanyAddr": {"Line1": "1 Example Street", "Country": country},
+        "Email": {"Address": "books@example.com"},
+        "CompanyStartDate": start.isoformat(),
+    }
