@@ -111,7 +111,12 @@ def test_accountant_records_a_payment_on_the_company_page(
         auth=(consenting.client_id, consenting.client_secret),
     ).json()["access_token"]
     customer = consenting.api(token, "POST", "customer", json={"DisplayName": "Page Customer"})
-    item = consenting.api(token, "POST", "item", json={"Name": "Page item", "Type": "Service"})
+    query = "select * from Account where AccountType = 'Income'"
+    income = consenting.api(token, "GET", "query", params={"query": query})
+    item = consenting.api(token, "POST", "item", json={
+        "Name": "Page item", "Type": "Service",
+        "IncomeAccountRef": {"value": income.json()["QueryResponse"]["Account"][0]["Id"]},
+    })
     invoice = consenting.api(token, "POST", "invoice", json={
         "DocNumber": "INV-PAGE-1",
         "CustomerRef": {"value": customer.json()["Customer"]["Id"]},

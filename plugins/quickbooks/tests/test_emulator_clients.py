@@ -21,8 +21,8 @@ from quickbooks.objects.item import Item
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningEmulator]:
-    """A running emulator with auto-consent and limits on."""
-    with running_emulator(monkeypatch) as running:
+    """A running emulator with auto-consent; throttling (tested elsewhere) is off."""
+    with running_emulator(monkeypatch, limits=False) as running:
         yield running
 
 

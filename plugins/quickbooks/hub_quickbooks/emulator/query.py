@@ -379,6 +379,13 @@ def _id_key(obj: dict[str, Any]) -> tuple[Any, ...]:
     return _sort_value(obj.get("Id"))
 
 
+def _path_key(path: Path) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    def key(obj: dict[str, Any]) -> tuple[Any, ...]:
+        return _sort_value(resolve(obj, path))
+
+    return key
+
+
 def run(
     query: Query,
     objects: Iterable[dict[str, Any]],
@@ -394,7 +401,7 @@ def run(
         return len(rows), []
     rows.sort(key=_id_key)
     for path, descending in reversed(query.order):
-        rows.sort(key=lambda obj, path=path: _sort_value(resolve(obj, path)), reverse=descending)
+        rows.sort(key=_path_key(path), reverse=descending)
     page = rows[query.start - 1 : query.start - 1 + query.limit]
     return len(rows), page
 

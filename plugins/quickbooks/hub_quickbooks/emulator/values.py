@@ -78,6 +78,11 @@ def copy_json(value: Any) -> Any:
     return value
 
 
+def copy_object(obj: JsonObject) -> JsonObject:
+    """A deep copy of a JSON object."""
+    return {key: copy_json(item) for key, item in obj.items()}
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -175,7 +180,7 @@ def text_of(data: JsonObject, key: str, *, maximum: int | None = None) -> str | 
     value = data.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or isinstance(value, dict | list):
+    if isinstance(value, bool | dict | list):
         raise faults.invalid_property(key, key)
     text = str(value).strip() if not isinstance(value, Decimal) else str(value)
     if maximum is not None and len(text) > maximum:
@@ -245,7 +250,7 @@ def ref_id(data: JsonObject, key: str) -> str | None:
     value = ref.get("value")
     if value is None:
         return None
-    if isinstance(value, bool) or isinstance(value, dict | list):
+    if isinstance(value, bool | dict | list):
         raise faults.invalid_property(f"{key}.value", key)
     text = str(value).strip()
     return text or None

@@ -24,7 +24,16 @@ from .transactions import (
     void_invoice,
     void_payment,
 )
-from .values import JsonObject, bool_of, clean, copy_json, meta_time, sync_token_of, text_of
+from .values import (
+    JsonObject,
+    bool_of,
+    clean,
+    copy_json,
+    copy_object,
+    meta_time,
+    sync_token_of,
+    text_of,
+)
 
 #: Keys of a body that are never copied into an object.
 _SERVER_KEYS = frozenset({"Id", "SyncToken", "sparse", "domain", "MetaData", "status"})
@@ -91,6 +100,13 @@ class Writer:
         self._settle(entity, None, obj)
         return obj
 
+    def create_company_info(self, body: JsonObject) -> JsonObject:
+        """The company's one CompanyInfo, made when the company is opened."""
+        obj = SPECS["CompanyInfo"].build(self.context(), body, None)
+        _finish(obj, self.company.new_id("CompanyInfo"), "0", self.stamp, self.stamp)
+        self.company.put("CompanyInfo", obj)
+        return obj
+
     def update(self, entity: str, body: JsonObject) -> JsonObject:
         """A full update, or a sparse one when the body says ``"sparse": true``."""
         existing = self._current(entity, body)
@@ -151,7 +167,7 @@ class Writer:
         if entity not in ("Invoice", "Payment"):
             raise faults.unsupported("Void")
         existing = self._current(entity, body)
-        obj = copy_json(existing)
+        obj = copy_object(existing)
         if entity == "Invoice":
             void_invoice(obj, self.company)
         else:
@@ -173,7 +189,7 @@ class Writer:
         existing = self.company.get("Invoice", invoice_id)
         if existing is None:
             raise faults.not_found()
-        obj = copy_json(existing)
+        obj = copy_object(existing)
         send_invoice(obj, send_to, self.now)
         _finish(
             obj,

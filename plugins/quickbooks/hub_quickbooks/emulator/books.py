@@ -1,0 +1,328 @@
+"""The books: QuickBooks Online's Accounting API v3 for many companies, with no web in it.
+
+``Books.handle`` takes what follows ``/v3/company/{realmId}/`` and answers with the exact
+bytes QuickBooks would send: entities, queries, batches, change data capture, company
+info, ``requestid`` replays and every validation Fault. Committed writes are announced to
+``listeners`` as ``Change``s (the webhook sender listens).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from . import faults
+from .catalog import BY_LOWER, COUNTED
+from .company import Company, Replay
+from .entities import DEFAULT_ACCOUNTS, company_info_body
+from .feeds import change_data_capture, run_query
+from .outcome import ApiResponse, Change
+from .pdf import invoice_pdf
+from .values import (
+    JSON_TYPE,
+    JsonObject,
+    copy_object,
+    dump,
+    envelope_time,
+    load_body,
+    stored_decimal,
+    to_seconds,
+)
+from .writes import Writer
+
+__all__ = ["ApiResponse", "Books", "Change"]
+
+logger = logging.getLogger(__name__)
+
+#: Items QuickBooks takes in one batch request.
+BATCH_LIMIT = 30
+_BATCH_KEYS = frozenset({"bId", "operation", "optionsData"})
+
+
+def _includes(params: Mapping[str, str]) -> frozenset[str]:
+    raw = params.get("include") or ""
+    return frozenset(part.strip().lower() for part in raw.split(",") if part.strip())
+
+
+class Books:
+    """Every company's books, and the Accounting API over them."""
+
+    def __init__(self, clock: Callable[[], dt.datetime]) -> None:
+        self._clock = clock
+        self.listeners: list[Callable[[Change], None]] = []
+        self._companies: dict[str, Company] = {}
+
+    # --- companies ---------------------------------------------------------------------
+
+    def add_company(
+        self, realm_id: str, name: str, *, country: str = "AU", currency: str = "AUD"
+    ) -> dict[str, Any]:
+        """Open a company with its chart of accounts; returns its CompanyInfo."""
+        if realm_id in self._companies:
+            raise ValueError(f"company {realm_id} already exists")
+        company = Company(realm_id, country.upper(), currency.upper())
+        writer = Writer(company, to_seconds(self._clock()))
+        info = writer.create_company_info(
+            company_info_body(name, company.country, writer.now.date())
+        )
+        for account_name, account_type, sub_type in DEFAULT_ACCOUNTS:
+            body = {"Name": account_name, "AccountType": account_type, "AccountSubType": sub_type}
+            writer.create("Account", body)
+        self._companies[realm_id] = company
+        return copy_object(info)
+
+    def has_company(self, realm_id: str) -> bool:
+        """Whether the books hold this realm."""
+        return realm_id in self._companies
+
+    def companies(self) -> list[dict[str, Any]]:
+        """Every company's CompanyInfo."""
+        return [
+            copy_object(info)
+            for company in self._companies.values()
+            for info in company.live("CompanyInfo")
+        ]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Live objects per company and entity."""
+        return {
+            realm_id: {
+                entity: len(company.objects.get(entity, {}))
+                for entity in (*COUNTED, *sorted(set(company.objects) - set(COUNTED)))
+                if entity != "CompanyInfo"
+            }
+            for realm_id, company in self._companies.items()
+        }
+
+    def entities(self, realm_id: str, entity: str) -> list[dict[str, Any]]:
+        """Live objects of one kind, as QuickBooks JSON."""
+        company = self._companies.get(realm_id)
+        if company is None:
+            return []
+        return [copy_object(obj) for obj in company.live(entity)]
+
+    # --- the API -------------------------------------------------------------------------
+
+    def handle(
+        self,
+        realm_id: str,
+        method: str,
+        subpath: str,
+        params: Mapping[str, str],
+        body: bytes,
+        content_type: str | None,
+    ) -> ApiResponse:
+        """Answer one Accounting API request."""
+        now = self._clock()
+        changes: list[Change] = []
+        request_id: str | None = None
+        company = self._companies.get(realm_id)
+        try:
+            if company is None:
+                raise faults.ApiError(
+                    "3100",
+                    "ApplicationAuthorizationFailed",
+                    "The company is not known to QuickBooks",
+                    status=403,
+                    kind="AuthorizationFault",
+                )
+            method = method.upper()
+            if method == "POST":
+                request_id = params.get("requestid") or None
+            if request_id is not None:
+                replay = company.replay(request_id, now)
+                if replay is not None:
+                    return ApiResponse(replay.status, replay.body, replay.content_type)
+            response = self._route(company, method, subpath, params, body, now, changes)
+        except faults.ApiError as err:
+            response = _fault_response(err, now)
+        except Exception:
+            logger.exception("the books failed on %s %s", method, subpath)
+            response = _fault_response(faults.system_failure(), now)
+        if company is not None and request_id is not None and response.status < 500:
+            company.remember(
+                request_id,
+                Replay(response.status, response.body, response.content_type, now),
+            )
+        self._emit(changes)
+        return response
+
+    def _route(
+        self,
+        company: Company,
+        method: str,
+        subpath: str,
+        params: Mapping[str, str],
+        body: bytes,
+        now: dt.datetime,
+        changes: list[Change],
+    ) -> ApiResponse:
+        parts = [part for part in subpath.split("/") if part]
+        head = parts[0].lower() if parts else ""
+        if head == "query" and len(parts) == 1 and method in ("GET", "POST"):
+            sql = self._sql(method, params, body)
+            return _ok({"QueryResponse": run_query(company, sql)}, now)
+        if head == "batch" and len(parts) == 1 and method == "POST":
+            writer = Writer(company, to_seconds(now), _includes(params), changes)
+            return _ok(self._batch(writer, load_body(body)), now)
+        if head == "cdc" and len(parts) == 1 and method == "GET":
+            blocks = change_data_capture(company, params, now)
+            return _ok({"CDCResponse": [{"QueryResponse": blocks}]}, now)
+        entity = BY_LOWER.get(head)
+        if entity is None:
+            raise faults.no_resource(method)
+        writer = Writer(company, to_seconds(now), _includes(params), changes)
+        if len(parts) == 1 and method == "POST":
+            operation = _operation(params)
+            return _ok({entity: writer.dispatch(entity, operation, load_body(body))}, now)
+        if len(parts) == 2 and method == "GET":
+            return _ok({entity: self._read(company, entity, parts[1])}, now)
+        if len(parts) == 3 and entity == "Invoice":
+            action = parts[2].lower()
+            if action == "send" and method == "POST":
+                return _ok({entity: writer.send(parts[1], params.get("sendTo"))}, now)
+            if action == "pdf" and method == "GET":
+                invoice = self._read(company, entity, parts[1])
+                return ApiResponse(200, invoice_pdf(invoice, company), "application/pdf")
+        raise faults.no_resource(method)
+
+    @staticmethod
+    def _sql(method: str, params: Mapping[str, str], body: bytes) -> str:
+        if method == "GET" or not body:
+            return params.get("query") or ""
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise faults.not_utf8() from err
+
+    @staticmethod
+    def _read(company: Company, entity: str, object_id: str) -> JsonObject:
+        if entity == "CompanyInfo" and object_id == company.realm_id:
+            object_id = "1"
+        obj = company.get(entity, object_id)
+        if obj is None:
+            raise faults.not_found()
+        return obj
+
+    def _batch(self, writer: Writer, data: Any) -> JsonObject:
+        if not isinstance(data, dict):
+            raise faults.invalid_property("the request body must be a JSON object")
+        items = data.get("BatchItemRequest")
+        if items is None:
+            raise faults.required("BatchItemRequest")
+        if not isinstance(items, list):
+            raise faults.invalid_property("BatchItemRequest", "BatchItemRequest")
+        if len(items) > BATCH_LIMIT:
+            raise faults.batch_too_large(len(items), BATCH_LIMIT)
+        answers = [self._batch_item(writer, item) for item in items]
+        return {"BatchItemResponse": answers}
+
+    def _batch_item(self, writer: Writer, item: Any) -> JsonObject:
+        bid = item.get("bId") if isinstance(item, dict) else None
+        try:
+            if not isinstance(item, dict):
+                raise faults.invalid_property("BatchItemRequest", "BatchItemRequest")
+            if "Query" in item:
+                sql = item["Query"]
+                if not isinstance(sql, str):
+                    raise faults.invalid_property("Query", "Query")
+                answer: JsonObject = {"QueryResponse": run_query(writer.company, sql)}
+            else:
+                keys = [key for key in item if key not in _BATCH_KEYS]
+                entity = BY_LOWER.get(keys[0].lower()) if len(keys) == 1 else None
+                if entity is None:
+                    raise faults.unsupported(f"batch item with {', '.join(keys) or 'no'} entity")
+                operation = str(item.get("operation") or "").lower()
+                options = str(item.get("optionsData") or "").lower()
+                if operation == "update" and "void" in options:
+                    operation = "void"
+                if operation not in ("create", "update", "delete", "void"):
+                    raise faults.unsupported(f"batch {operation or 'missing'} operation")
+                answer = {entity: writer.dispatch(entity, operation, item[keys[0]])}
+        except faults.ApiError as err:
+            fault: JsonObject = {"Fault": err.batch_fault()}
+            if bid is not None:
+                fault["bId"] = bid
+            return fault
+        return {"bId": bid, **answer} if bid is not None else answer
+
+    def _emit(self, changes: list[Change]) -> None:
+        for change in changes:
+            for listener in list(self.listeners):
+                try:
+                    listener(change)
+                except Exception:
+                    logger.exception("a books listener failed on %s", change)
+
+    # --- what an accountant does in QuickBooks -------------------------------------------
+
+    def record_payment(
+        self,
+        realm_id: str,
+        invoice_id: str,
+        amount: Decimal,
+        *,
+        txn_date: dt.date | None = None,
+    ) -> dict[str, Any]:
+        """Receive a payment against an invoice; returns the Payment's JSON."""
+        company = self._companies[realm_id]
+        invoice = company.get("Invoice", invoice_id)
+        if invoice is None:
+            raise KeyError(invoice_id)
+        amount = Decimal(amount)
+        if not amount.is_finite() or amount <= 0:
+            raise ValueError("the amount must be positive")
+        balance = stored_decimal(invoice.get("Balance"))
+        if amount > balance:
+            raise ValueError(f"the amount {amount} is more than the invoice balance {balance}")
+        body: JsonObject = {
+            "CustomerRef": {"value": invoice["CustomerRef"]["value"]},
+            "TotalAmt": amount,
+            "Line": [
+                {"Amount": amount, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}
+            ],
+        }
+        if txn_date is not None:
+            body["TxnDate"] = txn_date.isoformat()
+        writer = Writer(company, to_seconds(self._clock()))
+        try:
+            payment = writer.create("Payment", body)
+        except faults.ApiError as err:
+            raise ValueError(err.detail) from err
+        self._emit(writer.changes)
+        return copy_object(payment)
+
+    # --- persistence -------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything, as JSON (requestid answers kept for their 24 hours)."""
+        return {"companies": [company.to_dict() for company in self._companies.values()]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], clock: Callable[[], dt.datetime]) -> Books:
+        """Books saved by ``to_dict``."""
+        books = cls(clock)
+        for saved in data.get("companies", []):
+            company = Company.from_dict(saved)
+            books._companies[company.realm_id] = company
+        return books
+
+
+def _operation(params: Mapping[str, str]) -> str:
+    operation = (params.get("operation") or "").strip().lower()
+    if operation == "update" and "void" in _includes(params):
+        return "void"
+    return operation
+
+
+def _ok(payload: JsonObject, now: dt.datetime) -> ApiResponse:
+    payload["time"] = envelope_time(now)
+    return ApiResponse(200, dump(payload), JSON_TYPE)
+
+
+def _fault_response(err: faults.ApiError, now: dt.datetime) -> ApiResponse:
+    body = {"Fault": err.fault(), "time": envelope_time(now)}
+    return ApiResponse(err.status, dump(body), JSON_TYPE)

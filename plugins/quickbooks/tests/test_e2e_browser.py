@@ -1,0 +1,100 @@
+"""The portal's main flows in a real browser (Debian's Chromium through Playwright)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hub_support import (  # noqa: F401  (fixtures)
+    emulator,
+    hub_base_url,
+    hub_plugin_env,
+    hub_plugins,
+    live_hub,
+    run_worker,
+    wait_for,
+)
+
+from hub.testing import TEST_PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
+]
+
+
+@pytest.fixture
+def emulator_options() -> dict[str, Any]:
+    """A person picks the company on the consent page."""
+    return {"limits": False, "auto_consent": False}
+
+
+@pytest.fixture
+def page(live_hub: str) -> Iterator[Any]:
+    """A fresh Chromium page."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def log_in(page: Any, live_hub: str, email: str) -> None:
+    page.goto(f"{live_hub}/integrations")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", TEST_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_hub}/integrations")
+
+
+def test_connect_through_consent_page_then_disconnect(page, live_hub, hub_org, emulator):
+    log_in(page, live_hub, hub_org["admin_email"])
+    assert page.locator("h1").inner_text() == "Manage Integrations"
+    page.click("text=Connect to QuickBooks")
+    # Intuit's consent page (the emulator's): pick the company, click Connect.
+    page.wait_for_url(f"{emulator.base_url}/connect/oauth2*")
+    page.click("button[value=connect]")
+    page.wait_for_url(f"{live_hub}/integrations")
+    confirmation = page.locator(".flash-success").inner_text()
+    assert "Connected to" in confirmation
+    card = page.locator("li.integration[data-slug=quickbooks]")
+    assert "Connected to" in card.locator(".badge").inner_text()
+    page.on("dialog", lambda dialog: dialog.accept())
+    card.locator("text=Disconnect").click()
+    page.wait_for_url(f"{live_hub}/integrations")
+    assert "Disconnected QuickBooks" in page.locator(".flash-success").inner_text()
+    assert page.locator("text=Connect to QuickBooks").is_visible()
+
+
+def test_cancel_on_consent_page_explains_with_help(page, live_hub, hub_org, emulator):
+    log_in(page, live_hub, hub_org["admin_email"])
+    page.click("text=Connect to QuickBooks")
+    page.wait_for_url(f"{emulator.base_url}/connect/oauth2*")
+    page.click("button[value=cancel]")
+    page.wait_for_url(f"{live_hub}/integrations")
+    error = page.locator(".flash-error")
+    assert "You cancelled at QuickBooks" in error.inner_text()
+    assert error.locator("a.help").get_attribute("href")
+
+
+def test_listing_works_at_phone_width(page, live_hub, hub_org):
+    page.set_viewport_size({"width": 375, "height": 800})
+    log_in(page, live_hub, hub_org["admin_email"])
+    card = page.locator("li.integration[data-slug=quickbooks]")
+    box = card.bounding_box()
+    assert box is not None and box["width"] <= 375
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
