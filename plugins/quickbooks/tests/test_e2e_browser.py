@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hub_support import (  # noqa: F401  (fixtures)
+from hub_support import (
     emulator,
     hub_base_url,
     hub_plugin_env,

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from hub_support import (  # noqa: F401  (fixtures)
+from hub_support import (
     browser,
     connect_quickbooks,
     connected,
