@@ -106,6 +106,11 @@ def hub_database_url(_hub_db_template: str, tmp_path: Any) -> str:
             if tables:
                 quoted = ", ".join(f'"{t}"' for t in tables)
                 connection.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            # A test may have moved the schema version (readiness checks); put it back.
+            connection.execute(
+                sa.text("UPDATE alembic_version SET version_num = :head"),
+                {"head": migrate.head_revision(_hub_db_template)},
+            )
         db.dispose()
         return _hub_db_template
     target = tmp_path / "hub.db"

@@ -28,6 +28,7 @@ from .values import (
     dump,
     envelope_time,
     load_body,
+    plain,
     stored_decimal,
     to_seconds,
 )
@@ -222,6 +223,10 @@ class Books:
 
     def _batch_item(self, writer: Writer, item: Any) -> JsonObject:
         bid = item.get("bId") if isinstance(item, dict) else None
+        try:
+            bid = plain(bid)
+        except faults.ApiError:
+            bid = str(bid)
         try:
             if not isinstance(item, dict):
                 raise faults.invalid_property("BatchItemRequest", "BatchItemRequest")

@@ -13,6 +13,7 @@ case-insensitive, strings are single-quoted with ``\\'`` for a quote.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -317,19 +318,25 @@ def _comparable(field: Any, literal: Literal) -> tuple[Any, Any] | None:
         left, right = parse_datetime(text), parse_datetime(literal)
         if left is not None and right is not None:
             return left, right
-    left_number, right_number = _number(text), _number(literal)
-    if left_number is not None and right_number is not None and text.strip().isdigit():
-        return left_number, right_number
+    if text.isdigit():  # Ids and numeric document numbers compare as numbers
+        right_number = _number(literal)
+        if right_number is not None:
+            return Decimal(text), right_number
     if isinstance(literal, bool):
         return text.lower(), str(literal).lower()
     return text.casefold(), str(literal).casefold()
 
 
+@functools.lru_cache(maxsize=256)
+def _like_pattern(pattern: str) -> re.Pattern[str]:
+    regex = ".*".join(re.escape(part) for part in pattern.casefold().split("%"))
+    return re.compile(regex, re.DOTALL)
+
+
 def _like(field: Any, pattern: str) -> bool:
     if field is None or isinstance(field, dict | list | bool):
         return False
-    regex = ".*".join(re.escape(part) for part in pattern.casefold().split("%"))
-    return re.fullmatch(regex, str(field).casefold(), re.DOTALL) is not None
+    return _like_pattern(pattern).fullmatch(str(field).casefold()) is not None
 
 
 def _holds(pair: tuple[Any, Any], op: str) -> bool:
@@ -364,10 +371,11 @@ def _sort_value(value: Any) -> tuple[Any, ...]:
         return (0,)
     if isinstance(value, bool):
         return (1, int(value))
-    number = _number(value)
-    if number is not None and (not isinstance(value, str) or value.strip().isdigit()):
-        return (2, number)
+    if isinstance(value, int | float | Decimal):
+        return (2, _number(value))
     text = str(value)
+    if text.isdigit():
+        return (2, Decimal(text))
     if looks_like_datetime(text):
         moment = parse_datetime(text)
         if moment is not None:

@@ -222,9 +222,7 @@ class TokenStore:
         self.access_tokens = {
             k: t for k, t in self.access_tokens.items() if t.expires_at > now - 86_400
         }
-        self.refresh_tokens = {
-            k: t for k, t in self.refresh_tokens.items() if t.expires_at > now
-        }
+        self.refresh_tokens = {k: t for k, t in self.refresh_tokens.items() if t.expires_at > now}
 
     # --- persistence -----------------------------------------------------------------
 
@@ -277,9 +275,8 @@ class TokenStore:
         return token
 
     def _token_set(self, grant: Grant, now: float) -> TokenSet:
-        value = ".".join(
-            [_JWE_HEADER, "", _b64(16), _b64(192), _b64(16)]
-        )
+        # Shaped like Intuit's compact JWE (header, empty key, IV, ciphertext, tag).
+        value = ".".join([_JWE_HEADER, "", _b64(16), _b64(192), _b64(16)])
         self.access_tokens[value] = AccessToken(value, grant.grant_id, now + self.access_ttl)
         current = self.refresh_tokens[grant.refresh_token]
         return TokenSet(

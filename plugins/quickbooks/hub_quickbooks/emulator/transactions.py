@@ -20,6 +20,7 @@ from .values import (
     meta_time,
     money,
     object_of,
+    plain,
     ref_id,
     stored_decimal,
     text_of,
@@ -284,7 +285,7 @@ def build_invoice(ctx: Context, data: JsonObject, existing: JsonObject | None) -
     for key in ("BillAddr", "ShipAddr"):
         address = object_of(data, key) or customer.get("BillAddr")
         if address is not None:
-            obj[key] = dict(address)
+            obj[key] = plain(address)
     if "BillEmail" not in obj and customer.get("PrimaryEmailAddr"):
         obj["BillEmail"] = dict(customer["PrimaryEmailAddr"])
     obj["LinkedTxn"] = linked_payments(ctx.company, existing["Id"]) if existing else []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -15,6 +16,8 @@ from . import faults
 QBO_ZONE = zoneinfo.ZoneInfo("America/Los_Angeles")
 JSON_TYPE = "application/json;charset=UTF-8"
 CENT = Decimal("0.01")
+#: Numbers at or beyond this are refused (QuickBooks stores amounts in 15 digits).
+LARGEST = Decimal("1e15")
 ZERO = Decimal("0")
 
 JsonObject = dict[str, Any]
@@ -66,7 +69,7 @@ def looks_like_datetime(text: str) -> bool:
 
 def dump(payload: JsonObject) -> bytes:
     """Compact JSON bytes, key order kept, ASCII-safe."""
-    return json.dumps(payload, separators=(",", ":")).encode("ascii")
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("ascii")
 
 
 def copy_json(value: Any) -> Any:
@@ -128,7 +131,10 @@ def clean(value: Any) -> Any:
 def plain(value: Any) -> Any:
     """A cleaned client value made JSON-serialisable (Decimal to float)."""
     if isinstance(value, Decimal):
-        return float(value)
+        number = float(value)
+        if not math.isfinite(number):
+            raise faults.invalid_property(str(value))
+        return number
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -156,7 +162,7 @@ def decimal_of(value: Any, element: str) -> Decimal:
             raise faults.invalid_property(element, element) from err
     else:
         raise faults.invalid_property(element, element)
-    if not number.is_finite():
+    if not number.is_finite() or abs(number) >= LARGEST:
         raise faults.invalid_property(element, element)
     return number
 

@@ -7,6 +7,7 @@ Each write validates everything first, then commits, then settles what depends o
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +31,13 @@ from .values import (
     clean,
     copy_json,
     copy_object,
+    dump,
     meta_time,
     sync_token_of,
     text_of,
 )
+
+logger = logging.getLogger(__name__)
 
 #: Keys of a body that are never copied into an object.
 _SERVER_KEYS = frozenset({"Id", "SyncToken", "sparse", "domain", "MetaData", "status"})
@@ -225,7 +229,13 @@ def _next_token(obj: JsonObject) -> str:
 
 
 def _finish(obj: JsonObject, object_id: str, token: str, created: str, updated: str) -> None:
-    """The fields QuickBooks puts on every object."""
+    """The fields QuickBooks puts on every object; a last check before it is stored."""
+    try:
+        dump(obj)
+    except (TypeError, ValueError) as err:
+        # A client value slipped through unconverted: refuse it rather than store it.
+        logger.warning("refused an object that is not plain JSON: %s", err)
+        raise faults.invalid_property(str(err)[:100]) from err
     obj["domain"] = "QBO"
     obj["sparse"] = False
     obj["Id"] = object_id
