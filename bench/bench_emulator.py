@@ -47,7 +47,7 @@ def _serve(port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def _connect(base_url: str) -> tuple[str, str]:
+def _connect(base_url: str, server: multiprocessing.Process) -> tuple[str, str]:
     """Go through the OAuth flow once; returns (access token, realm id)."""
     deadline = time.monotonic() + 30
     with httpx.Client(base_url=base_url, timeout=10) as http:
@@ -56,6 +56,8 @@ def _connect(base_url: str) -> tuple[str, str]:
                 http.get("/.well-known/openid_configuration")
                 break
             except httpx.TransportError:
+                if not server.is_alive():
+                    sys.exit("the emulator did not start (see its error above)")
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
@@ -150,7 +152,7 @@ def main() -> None:
     server = multiprocessing.Process(target=_serve, args=(port,), daemon=True)
     server.start()
     try:
-        token, realm = _connect(base_url)
+        token, realm = _connect(base_url, server)
         url = f"{base_url}/v3/company/{realm}/companyinfo/{realm}?minorversion=75"
         receiving, sending = multiprocessing.Pipe(duplex=False)
         loader = multiprocessing.Process(

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -161,7 +161,8 @@ def fingerprint(body: bytes) -> str:
 
 
 def _line_amount(line: LineIn) -> Decimal:
-    return (line.quantity * line.unit_price).quantize(CENT)
+    # Half up, as accounting systems round (QuickBooks refuses a line otherwise).
+    return (line.quantity * line.unit_price).quantize(CENT, ROUND_HALF_UP)
 
 
 def create_batch(

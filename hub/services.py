@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from hub.db import Database
 from hub.http import ProviderHttp
+from hub.inbox import InboxWriter
 from hub.oauth import OAuthFlow
 from hub.plugins import PluginHost
 from hub.ratelimit import AccountLimiter
@@ -24,6 +25,7 @@ class Services:
     limiter: AccountLimiter
     http: ProviderHttp
     oauth: OAuthFlow
+    inbox: InboxWriter
 
     @classmethod
     def build(
@@ -48,4 +50,5 @@ class Services:
             limiter=limiter,
             http=http,
             oauth=OAuthFlow(db, plugins, vault, http),
+            inbox=InboxWriter(db),
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -248,8 +248,8 @@ class LinePayload:
 
     @property
     def amount(self) -> Decimal:
-        """Quantity times unit price, rounded to cents."""
-        return (self.quantity * self.unit_price).quantize(Decimal("0.01"))
+        """Quantity times unit price, rounded half up to cents (as QuickBooks rounds)."""
+        return (self.quantity * self.unit_price).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

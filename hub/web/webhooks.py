@@ -11,7 +11,7 @@ from starlette.routing import Route
 from hub import metrics
 from hub.db import utcnow
 from hub.errors import WebhookRejected
-from hub.inbound import accept_delivery, reject_delivery
+from hub.inbound import reject_delivery
 from hub.types import WebhookDelivery
 from hub.web.common import hub_state, plain
 
@@ -64,7 +64,7 @@ async def receive(request: Request) -> Response:
         await state.db.run(lambda session: reject_delivery(session, slug, body, reason))
         return plain(400, "Bad Request")
     events = list(events or [])
-    await state.db.run(lambda session: accept_delivery(session, slug, body, events))
+    await state.services.inbox.store(slug, body, events)
     metrics.WEBHOOK_DELIVERIES.labels(slug, "accepted").inc()
     worker = getattr(request.app.state, "worker", None)
     if worker is not None:

@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from hub.types import (
@@ -16,6 +16,7 @@ from hub.types import (
     InvoicePayload,
     InvoiceStatus,
     InvoiceUpdate,
+    LinePayload,
     ParticipantPayload,
     RemoteRef,
 )
@@ -26,6 +27,7 @@ JsonObject = dict[str, Any]
 DISPLAY_NAME_MAX = 500
 ITEM_NAME_MAX = 100
 ZERO = Decimal("0")
+CENT = Decimal("0.01")
 
 # DisplayName and Item.Name may not contain a colon (it separates parent and child
 # names), a tab or a newline.
@@ -72,12 +74,21 @@ def item_body(code: str, income_account_id: str) -> JsonObject:
     }
 
 
+def line_amount(line: LinePayload) -> Decimal:
+    """Quantity times unit price, rounded to the cent as QuickBooks rounds (half up).
+
+    QuickBooks refuses a line whose Amount differs from its rounded Qty x UnitPrice
+    (fault 6070), so the amount is computed here by its rule.
+    """
+    return (line.quantity * line.unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def invoice_lines(invoice: InvoicePayload, item_ids: Mapping[str, str]) -> list[JsonObject]:
     """The invoice's lines as SalesItemLineDetail lines."""
     return [
         {
             "DetailType": "SalesItemLineDetail",
-            "Amount": line.amount,
+            "Amount": line_amount(line),
             "Description": line.description,
             "SalesItemLineDetail": {
                 "ItemRef": {"value": item_ids[line.item_code]},

@@ -38,7 +38,7 @@ from hub import (
 )
 from hub.errors import Rejected, Transient
 from hub_quickbooks import changes, info, sync, updates, webhooks
-from hub_quickbooks.client import QuickBooksClient
+from hub_quickbooks.client import AccessToken, QuickBooksClient
 from hub_quickbooks.environment import resolve
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,8 @@ def provider_emulator(options: EmulatorOptions) -> Any:
     )
 
 
-def _fixed_token(tokens: TokenSet) -> Any:
+def _fixed_token(tokens: TokenSet) -> AccessToken:
+    # Tokens fresh from the exchange: there is nothing to refresh yet.
     async def access_token(*, force_refresh: bool = False) -> str:
         return tokens.access_token
 

@@ -8,11 +8,10 @@ from decimal import Decimal
 
 import pytest
 from books_support import ENVELOPE_TIME, META_TIME, REALM, START, Ledger
+from hub_quickbooks.emulator.books import Books
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 from quickbooks.objects.invoice import Invoice
-
-from hub_quickbooks.emulator.books import Books
 
 
 @pytest.fixture
@@ -540,3 +539,31 @@ def test_entities_returns_copies(ledger: Ledger) -> None:
     listed[0]["DisplayName"] = "changed"
     assert ledger.books.entities(REALM, "Customer")[0]["DisplayName"] == "Acme"
     assert ledger.books.entities("nope", "Customer") == []
+
+
+def test_line_amount_may_round_a_half_cent_either_way(ledger: Ledger) -> None:
+    customer, item = ledger.basics()
+    for amount in ("12.12", "12.13"):
+        body = ledger.invoice_body(customer["Id"], item["Id"], float(amount))
+        body["Line"][0]["SalesItemLineDetail"].update({"Qty": 12.5, "UnitPrice": 0.97})
+        assert ledger.ok(ledger.post("invoice", body), "Invoice")["TotalAmt"] == float(amount)
+    body = ledger.invoice_body(customer["Id"], item["Id"], 12.11)
+    body["Line"][0]["SalesItemLineDetail"].update({"Qty": 12.5, "UnitPrice": 0.97})
+    assert ledger.post("invoice", body).code == "6070"
+
+
+def test_company_info_can_be_renamed_but_not_created(ledger: Ledger) -> None:
+    renamed = ledger.ok(
+        ledger.post(
+            "companyinfo",
+            {"Id": "1", "SyncToken": "0", "sparse": True, "CompanyName": "Acme Two"},
+            minorversion="75",
+            format="json",
+        ),
+        "CompanyInfo",
+    )
+    assert renamed["CompanyName"] == "Acme Two" and renamed["Country"] == "AU"
+    assert renamed["LegalName"] == "Acme Pty Ltd" and renamed["SyncToken"] == "1"
+    assert ledger.post("companyinfo", {"Id": "1", "SyncToken": "1"}).code == "2020"
+    assert ledger.rows("SELECT * FROM CompanyInfo")[0]["CompanyName"] == "Acme Two"
+    assert ledger.changes[-1].entity == "CompanyInfo"

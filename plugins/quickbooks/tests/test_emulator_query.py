@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 from books_support import Ledger
-
 from hub_quickbooks.emulator import faults
 from hub_quickbooks.emulator.query import Condition, parse
 

@@ -20,6 +20,7 @@ from hub_quickbooks.mapping import (
     is_voided,
     item_body,
     item_name,
+    line_amount,
     linked_invoice_ids,
     parse_datetime,
     query_literal,
@@ -88,7 +89,7 @@ def test_invoice_body_has_the_numbers_dates_and_lines():
         },
         {
             "DetailType": "SalesItemLineDetail",
-            "Amount": Decimal("1.48"),
+            "Amount": Decimal("1.49"),  # 1.485 rounded half up
             "Description": "Travel",
             "SalesItemLineDetail": {
                 "ItemRef": {"value": "20"},
@@ -97,6 +98,20 @@ def test_invoice_body_has_the_numbers_dates_and_lines():
             },
         },
     ]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "amount"),
+    [
+        ("12.5", "0.97", "12.13"),
+        ("2", "100.14", "200.28"),
+        ("0.333", "1", "0.33"),
+        ("3", "0.005", "0.02"),
+    ],
+)
+def test_line_amounts_round_half_up_as_quickbooks_checks_them(quantity, price, amount):
+    line = LinePayload("x", "code", Decimal(quantity), Decimal(price))
+    assert line_amount(line) == Decimal(amount)
 
 
 def test_invoice_body_leaves_out_empty_memo_and_email():

@@ -17,8 +17,9 @@ from typing import Any
 from . import faults
 from .catalog import BY_LOWER, COUNTED
 from .company import Company, Replay
-from .entities import DEFAULT_ACCOUNTS, company_info_body
+from .entities import company_info_body
 from .feeds import change_data_capture, run_query
+from .items import DEFAULT_ACCOUNTS
 from .outcome import ApiResponse, Change
 from .pdf import invoice_pdf
 from .values import (
@@ -116,7 +117,11 @@ class Books:
         body: bytes,
         content_type: str | None,
     ) -> ApiResponse:
-        """Answer one Accounting API request."""
+        """Answer one Accounting API request; never raises for bad input.
+
+        ``content_type`` is not consulted: QuickBooks reads a POSTed query as text and
+        every other body as JSON, whatever the label says.
+        """
         now = self._clock()
         changes: list[Change] = []
         request_id: str | None = None

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from .entities import (
-    Spec,
-    build_account,
-    build_company_info,
-    build_item,
-    party_builder,
-)
-from .transactions import build_invoice, build_payment
+from .entities import Spec, build_company_info, party_builder
+from .invoices import build_invoice
+from .items import build_account, build_item
+from .payments import build_payment
 
 _COMMON = ("Id", "SyncToken", "MetaData", "domain", "sparse")
 _PARTY = (

@@ -48,9 +48,11 @@ class Company:
         self.party_names: dict[str, tuple[str, str]] = {}
         self.item_names: dict[str, str] = {}
         self.account_names: dict[str, str] = {}
+        #: Invoice DocNumber (case-folded) -> Ids of the invoices using it.
         self.doc_numbers: dict[str, set[str]] = {}
         self.applied: dict[str, dict[str, Decimal]] = {}
-        self.invoices_of: dict[str, set[str]] = {}
+        #: Customer Id -> what its invoices still await.
+        self.open_balances: dict[str, Decimal] = {}
 
     # --- objects -----------------------------------------------------------------------
 
@@ -79,7 +81,10 @@ class Company:
         return object_id in self.tombstones.get(entity, {})
 
     def put(self, entity: str, obj: JsonObject) -> None:
-        """Insert or replace an object and keep the indexes right."""
+        """Insert or replace an object and keep the indexes right.
+
+        Stored objects are never changed in place: a change is a new dict put here.
+        """
         table = self.objects.setdefault(entity, {})
         previous = table.get(obj["Id"])
         if previous is not None:
@@ -104,10 +109,12 @@ class Company:
             self.account_names[name_key(obj.get("FullyQualifiedName") or obj["Name"])] = object_id
         elif entity == "Invoice":
             if obj.get("DocNumber"):
-                self.doc_numbers.setdefault(obj["DocNumber"], set()).add(object_id)
+                self.doc_numbers.setdefault(obj["DocNumber"].casefold(), set()).add(object_id)
             customer = (obj.get("CustomerRef") or {}).get("value")
             if customer:
-                self.invoices_of.setdefault(customer, set()).add(object_id)
+                self.open_balances[customer] = self.open_balances.get(
+                    customer, Decimal(0)
+                ) + stored_decimal(obj.get("Balance"))
         elif entity == "Payment":
             for invoice_id, amount in payment_links(obj).items():
                 self.applied.setdefault(invoice_id, {})[object_id] = amount
@@ -127,14 +134,17 @@ class Company:
             if self.account_names.get(key) == object_id:
                 del self.account_names[key]
         elif entity == "Invoice":
-            holders = self.doc_numbers.get(obj.get("DocNumber") or "")
+            number = str(obj.get("DocNumber") or "").casefold()
+            holders = self.doc_numbers.get(number)
             if holders is not None:
                 holders.discard(object_id)
                 if not holders:
-                    del self.doc_numbers[obj["DocNumber"]]
+                    del self.doc_numbers[number]
             customer = (obj.get("CustomerRef") or {}).get("value")
             if customer:
-                self.invoices_of.get(customer, set()).discard(object_id)
+                self.open_balances[customer] = self.open_balances.get(
+                    customer, Decimal(0)
+                ) - stored_decimal(obj.get("Balance"))
         elif entity == "Payment":
             for invoice_id in payment_links(obj):
                 links = self.applied.get(invoice_id)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from . import faults, query
 from .catalog import BY_LOWER, PROPERTIES, SPECS
-from .company import Company
+from .company import PARTY_ENTITIES, Company, name_key
 from .values import JsonObject, parse_datetime
 
 #: CDC looks back at most this far.
@@ -37,12 +38,63 @@ def run_query(company: Company, sql: str) -> JsonObject:
         def visible(obj: dict[str, Any]) -> bool:
             return obj.get("Active") is not False
 
-    total, rows = query.run(parsed, company.live(entity), visible)
+    candidates = _candidates(company, entity, parsed)
+    objects = company.live(entity) if candidates is None else candidates
+    total, rows = query.run(parsed, objects, visible)
     if parsed.count:
         return {"totalCount": total}
     if not rows:
         return {}
     return {entity: rows, "startPosition": parsed.start, "maxResults": len(rows)}
+
+
+def _candidates(
+    company: Company, entity: str, parsed: query.Query
+) -> list[JsonObject] | None:
+    """Objects an indexed ``=``/``IN`` condition narrows the query to (None: scan all).
+
+    Always a superset of the matches; the conditions still run on every candidate.
+    """
+    best: dict[str, JsonObject] | None = None
+    for condition in parsed.where:
+        if condition.op not in ("=", "IN") or len(condition.path) != 1:
+            continue
+        if any(isinstance(value, bool) for value in condition.values):
+            continue
+        prop = condition.path[0].lower()
+        keys = [str(value).strip() for value in condition.values]
+        found: dict[str, JsonObject] | None = None
+        if prop == "id":
+            found = _by_ids(company, entity, keys)
+        elif prop == "docnumber" and entity == "Invoice":
+            found = {}
+            for key in keys:
+                for object_id in company.doc_numbers.get(key.casefold(), ()):
+                    found[object_id] = company.objects["Invoice"][object_id]
+        elif prop == "displayname" and entity in PARTY_ENTITIES:
+            found = {}
+            for key in keys:
+                holder = company.party_names.get(name_key(key))
+                if holder is not None and holder[0] == entity:
+                    found[holder[1]] = company.objects[entity][holder[1]]
+        if found is not None and (best is None or len(found) < len(best)):
+            best = found
+    return None if best is None else list(best.values())
+
+
+def _by_ids(company: Company, entity: str, keys: list[str]) -> dict[str, JsonObject]:
+    table = company.objects.get(entity, {})
+    found: dict[str, JsonObject] = {}
+    for key in keys:
+        try:
+            number = Decimal(key)
+        except InvalidOperation:
+            continue  # Ids are numbers; anything else matches nothing
+        if number.is_finite() and number == number.to_integral_value():
+            obj = table.get(str(int(number)))
+            if obj is not None:
+                found[obj["Id"]] = obj
+    return found
 
 
 def _updated(obj: JsonObject) -> dt.datetime:

@@ -300,8 +300,11 @@ def _number(value: Any) -> Decimal | None:
     return None
 
 
-def _comparable(field: Any, literal: Literal) -> tuple[Any, Any] | None:
-    """Field and literal brought to one comparable type, or None when they cannot be."""
+def _comparable(field: Any, literal: Literal, numeric: bool) -> tuple[Any, Any] | None:
+    """Field and literal brought to one comparable type, or None when they cannot be.
+
+    ``numeric``: the property holds Ids (``Id``, ``CustomerRef``), compared as numbers.
+    """
     if field is None or isinstance(field, dict | list):
         return None
     if isinstance(field, bool):
@@ -318,7 +321,7 @@ def _comparable(field: Any, literal: Literal) -> tuple[Any, Any] | None:
         left, right = parse_datetime(text), parse_datetime(literal)
         if left is not None and right is not None:
             return left, right
-    if text.isdigit():  # Ids and numeric document numbers compare as numbers
+    if numeric and text.isdigit():
         right_number = _number(literal)
         if right_number is not None:
             return Decimal(text), right_number
@@ -357,12 +360,13 @@ def matches(obj: dict[str, Any], condition: Condition) -> bool:
     field = resolve(obj, condition.path)
     if condition.op == "LIKE":
         return _like(field, str(condition.values[0]))
+    numeric = condition.path[-1].lower().endswith(("id", "ref"))
     if condition.op == "IN":
         return any(
             pair is not None and _holds(pair, "=")
-            for pair in (_comparable(field, value) for value in condition.values)
+            for pair in (_comparable(field, value, numeric) for value in condition.values)
         )
-    pair = _comparable(field, condition.values[0])
+    pair = _comparable(field, condition.values[0], numeric)
     return pair is not None and _holds(pair, condition.op)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import re
@@ -43,6 +44,7 @@ def to_seconds(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(microsecond=0)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_datetime(text: str) -> dt.datetime | None:
     """An ISO date or date-time as aware UTC (naive values are taken as UTC), or None."""
     text = _SPACE_OFFSET.sub(r"+\1", text.strip())
@@ -227,20 +229,20 @@ def list_of(data: JsonObject, key: str) -> list[Any]:
 
 
 def date_of(data: JsonObject, key: str) -> dt.date | None:
-    """A ``YYYY-MM-DD`` field, None when absent; 2010 when not a date."""
+    """A ``YYYY-MM-DD`` field, None when absent; 2010 when not a date.
+
+    A date-time is taken too, keeping its date part as written.
+    """
     value = data.get(key)
     if value is None:
         return None
-    if isinstance(value, str) and _DATE.match(value.strip()):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    # QuickBooks also takes a date-time here and keeps the date part.
     if isinstance(value, str):
-        moment = parse_datetime(value)
-        if moment is not None and "T" in value:
-            return dt.date.fromisoformat(value.strip()[:10])
+        text = value.strip()
+        if _DATE.match(text[:10]) and (len(text) == 10 or parse_datetime(text) is not None):
+            try:
+                return dt.date.fromisoformat(text[:10])
+            except ValueError:
+                pass
     raise faults.invalid_property(key, key)
 
 

@@ -15,14 +15,12 @@ from . import faults
 from .catalog import SPECS, WRITABLE
 from .company import Company
 from .entities import Context
+from .invoices import check_deletable_invoice, send_invoice, void_invoice
 from .outcome import Change
-from .transactions import (
-    check_deletable_invoice,
+from .payments import (
     payment_invoices,
     refresh_customer_balance,
-    send_invoice,
     settle_invoices,
-    void_invoice,
     void_payment,
 )
 from .values import (

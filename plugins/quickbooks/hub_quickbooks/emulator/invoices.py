@@ -1,5 +1,4 @@
-"""Rules of QuickBooks' sales transactions: Invoice and Payment, and how payments settle
-invoices (Balance, LinkedTxn) and customers' balances."""
+"""Rules of QuickBooks' invoices: lines, totals, numbers, void, delete and send."""
 
 from __future__ import annotations
 
@@ -7,7 +6,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 from . import faults
-from .company import Company, payment_links
+from .company import Company
 from .entities import Context, copy_fields
 from .values import (
     CENT,
@@ -22,7 +21,6 @@ from .values import (
     object_of,
     plain,
     ref_id,
-    stored_decimal,
     text_of,
 )
 
@@ -31,6 +29,7 @@ PRINT_STATUSES = ("NotSet", "NeedToPrint", "PrintComplete")
 EMAIL_STATUSES = ("NotSet", "NeedToSend", "EmailSent")
 TAX_CALCULATIONS = ("TaxExcluded", "TaxInclusive", "NotApplicable")
 VOIDED = "Voided"
+HALF_CENT = Decimal("0.005")
 
 _INVOICE_FIELDS = (
     ("BillEmail", "object"),
@@ -49,14 +48,10 @@ _INVOICE_FIELDS = (
     ("AllowOnlineACHPayment", "bool"),
     ("CustomField", "list"),
 )
-_PAYMENT_FIELDS = (
-    ("PaymentRefNum", "text:21"),
-    ("PrivateNote", "text:4000"),
-    ("PaymentMethodRef", "ref"),
-)
 
 
-def _round(value: Decimal) -> Decimal:
+def round_cents(value: Decimal) -> Decimal:
+    """A Decimal rounded to cents, half up."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -66,9 +61,6 @@ def _positive(data: JsonObject, key: str) -> Decimal | None:
         return None
     number = decimal_of(data[key], key)
     return None if number == 0 else number
-
-
-# --- Invoice -------------------------------------------------------------------------
 
 
 class _Lines:
@@ -137,9 +129,10 @@ class _Lines:
         if amount is None:
             if qty is None or price is None:
                 raise faults.required("Line.Amount")
-            amount = _round(qty * price)
+            amount = round_cents(qty * price)
         elif qty is not None and price is not None:
-            if _round(qty * price) != _round(amount):
+            # Either way of rounding a half cent is accepted; more than that is not.
+            if abs(qty * price - amount) > HALF_CENT:
                 raise faults.amount_mismatch(raw["Amount"])
         elif qty is not None:
             price = amount / qty
@@ -154,7 +147,7 @@ class _Lines:
             out["ItemRef"] = {"value": item["Id"], "name": item["Name"]}
             if item.get("IncomeAccountRef"):
                 out["ItemAccountRef"] = dict(item["IncomeAccountRef"])
-            self.subtotal += _round(amount)
+            self.subtotal += round_cents(amount)
         # Without an ItemRef the line only documents; its amount does not count.
         if qty is not None:
             out["Qty"] = float(qty)
@@ -175,9 +168,9 @@ class _Lines:
                 raise faults.required("DiscountLineDetail.DiscountPercent")
             percent = decimal_of(detail["DiscountPercent"], "DiscountPercent")
             out["DiscountPercent"] = float(percent)
-            amount = _round(self.subtotal * percent / 100)
+            amount = round_cents(self.subtotal * percent / 100)
         elif raw.get("Amount") is not None:
-            amount = _round(decimal_of(raw["Amount"], "Line.Amount"))
+            amount = round_cents(decimal_of(raw["Amount"], "Line.Amount"))
         else:
             raise faults.required("Line.Amount")
         if amount < 0:
@@ -202,14 +195,15 @@ def _doc_number(ctx: Context, data: JsonObject, existing: JsonObject | None) -> 
         return str(company.next_doc_number)
     unchanged = existing is not None and existing.get("DocNumber") == number
     if not unchanged and "allowduplicatedocnum" not in ctx.include:
-        holders = company.doc_numbers.get(number, set()) - {(existing or {}).get("Id")}
+        holders = company.doc_numbers.get(number.casefold(), set()) - {(existing or {}).get("Id")}
         if holders:
             raise faults.duplicate_doc_number()
     return number
 
 
-def _currency(ctx: Context, data: JsonObject, customer: JsonObject,
+def transaction_currency(ctx: Context, data: JsonObject, customer: JsonObject,
               existing: JsonObject | None) -> JsonObject:
+    """A transaction's CurrencyRef: the customer's currency, and never changed later."""
     sent = ref_id(data, "CurrencyRef")
     if existing is not None:
         current = existing["CurrencyRef"]
@@ -235,7 +229,7 @@ def build_invoice(ctx: Context, data: JsonObject, existing: JsonObject | None) -
         builder.add(raw)
     if not builder.lines:
         raise faults.required("Line")
-    currency = _currency(ctx, data, customer, existing)
+    currency = transaction_currency(ctx, data, customer, existing)
     txn_date = date_of(data, "TxnDate")
     if txn_date is None:
         txn_date = dt.date.fromisoformat(existing["TxnDate"]) if existing else ctx.today
@@ -338,165 +332,3 @@ def send_invoice(invoice: JsonObject, send_to: str | None, now: dt.datetime) -> 
         invoice["BillEmail"] = {"Address": send_to}
     invoice["EmailStatus"] = "EmailSent"
     invoice["DeliveryInfo"] = {"DeliveryType": "Email", "DeliveryTime": meta_time(now)}
-
-
-# --- Payment -------------------------------------------------------------------------
-
-
-def build_payment(ctx: Context, data: JsonObject, existing: JsonObject | None) -> JsonObject:
-    """A Payment: customer and total required; lines apply it to the customer's invoices."""
-    company = ctx.company
-    customer = ctx.lookup("Customer", data, "CustomerRef", required=True)
-    assert customer is not None
-    if data.get("TotalAmt") is None:
-        raise faults.required("TotalAmt")
-    total = _round(decimal_of(data["TotalAmt"], "TotalAmt"))
-    if total < 0:
-        raise faults.business("A payment amount can't be negative.")
-    lines: list[JsonObject] = []
-    applied = ZERO
-    per_invoice: dict[str, Decimal] = {}
-    for raw in list_of(data, "Line"):
-        if not isinstance(raw, dict):
-            raise faults.invalid_property("Line", "Line")
-        if raw.get("Amount") is None:
-            raise faults.required("Line.Amount")
-        amount = _round(decimal_of(raw["Amount"], "Line.Amount"))
-        if amount <= 0:
-            raise faults.business("Each payment line must have a positive amount.")
-        linked: list[JsonObject] = []
-        for txn in list_of(raw, "LinkedTxn"):
-            invoice = _linked_invoice(ctx, txn, customer)
-            per_invoice[invoice["Id"]] = per_invoice.get(invoice["Id"], ZERO) + amount
-            linked.append({"TxnId": invoice["Id"], "TxnType": "Invoice"})
-        if len(linked) != 1:
-            raise faults.business("Each payment line must link exactly one invoice.")
-        applied += amount
-        lines.append({"Amount": money(amount), "LinkedTxn": linked})
-    for invoice_id, amount in per_invoice.items():
-        invoice = company.objects["Invoice"][invoice_id]
-        open_amount = (
-            stored_decimal(invoice.get("TotalAmt"))
-            - stored_decimal(invoice.get("Deposit"))
-            - company.paid(invoice_id, without=(existing or {}).get("Id"))
-        )
-        if amount > open_amount:
-            raise faults.business(
-                f"The amount applied to invoice {invoice.get('DocNumber') or invoice_id} "
-                f"({amount}) is more than its open balance ({_round(open_amount)})."
-            )
-    if applied > total:
-        raise faults.business("The amounts applied to invoices exceed the payment total.")
-    txn_date = date_of(data, "TxnDate")
-    if txn_date is None:
-        txn_date = dt.date.fromisoformat(existing["TxnDate"]) if existing else ctx.today
-    obj: JsonObject = {
-        "CustomerRef": {"value": customer["Id"], "name": customer["DisplayName"]},
-        "TxnDate": txn_date.isoformat(),
-        "CurrencyRef": _currency(ctx, data, customer, existing),
-        "TotalAmt": money(total),
-        "UnappliedAmt": money(total - applied),
-        "ProcessPayment": False,
-        "Line": lines,
-    }
-    account = ctx.lookup("Account", data, "DepositToAccountRef") or _undeposited(company)
-    if account is not None:
-        obj["DepositToAccountRef"] = {"value": account["Id"], "name": account["Name"]}
-    obj.update(copy_fields(data, _PAYMENT_FIELDS))
-    return obj
-
-
-def _linked_invoice(ctx: Context, txn: object, customer: JsonObject) -> JsonObject:
-    if not isinstance(txn, dict):
-        raise faults.invalid_property("LinkedTxn", "LinkedTxn")
-    txn_type = text_of(txn, "TxnType")
-    if txn_type != "Invoice":
-        raise faults.invalid_enum("LinkedTxn.TxnType", txn_type)
-    txn_id = text_of(txn, "TxnId")
-    if txn_id is None:
-        raise faults.required("LinkedTxn.TxnId")
-    invoice = ctx.company.get("Invoice", txn_id)
-    if invoice is None:
-        if ctx.company.is_deleted("Invoice", txn_id):
-            raise faults.deleted()
-        raise faults.invalid_reference("LinkedTxn.TxnId", txn_id)
-    if invoice["CustomerRef"]["value"] != customer["Id"]:
-        raise faults.business(
-            f"Invoice {invoice.get('DocNumber') or txn_id} belongs to another customer."
-        )
-    return invoice
-
-
-def _undeposited(company: Company) -> JsonObject | None:
-    for account in company.live("Account"):
-        if account.get("AccountSubType") == "UndepositedFunds" and account.get("Active"):
-            return account
-    return None
-
-
-def void_payment(payment: JsonObject) -> None:
-    """Zero a payment as QuickBooks voids it; the invoices it paid reopen."""
-    for line in payment.get("Line", []):
-        line["Amount"] = 0.0
-        line.pop("LinkedTxn", None)
-    payment["TotalAmt"] = 0.0
-    payment["UnappliedAmt"] = 0.0
-    payment["PrivateNote"] = VOIDED
-
-
-# --- settling --------------------------------------------------------------------------
-
-
-def touch(obj: JsonObject, now: dt.datetime) -> None:
-    """Count one more change on a stored object: SyncToken and LastUpdatedTime."""
-    obj["SyncToken"] = str(int(obj.get("SyncToken") or 0) + 1)
-    obj["MetaData"] = {**obj.get("MetaData", {}), "LastUpdatedTime": meta_time(now)}
-
-
-def settle_invoices(company: Company, invoice_ids: set[str], now: dt.datetime) -> list[JsonObject]:
-    """Bring invoices' Balance and LinkedTxn in line with their payments.
-
-    Returns the invoices that changed (each counted as an update).
-    """
-    changed: list[JsonObject] = []
-    for invoice_id in sorted(invoice_ids, key=lambda i: (len(i), i)):
-        invoice = company.get("Invoice", invoice_id)
-        if invoice is None:
-            continue
-        balance = money(
-            stored_decimal(invoice.get("TotalAmt"))
-            - stored_decimal(invoice.get("Deposit"))
-            - company.paid(invoice_id)
-        )
-        linked = linked_payments(company, invoice_id)
-        if invoice.get("Balance") == balance and invoice.get("LinkedTxn", []) == linked:
-            continue
-        invoice["Balance"] = balance
-        invoice["LinkedTxn"] = linked
-        touch(invoice, now)
-        changed.append(invoice)
-    return changed
-
-
-def payment_invoices(payment: JsonObject | None) -> set[str]:
-    """The invoices a payment applies to."""
-    return set(payment_links(payment)) if payment else set()
-
-
-def refresh_customer_balance(company: Company, customer_id: str | None) -> None:
-    """A customer's Balance is what its invoices still await (not a change of its own)."""
-    if not customer_id:
-        return
-    customer = company.get("Customer", customer_id)
-    if customer is None:
-        return
-    total = sum(
-        (
-            stored_decimal(company.objects["Invoice"][invoice_id].get("Balance"))
-            for invoice_id in company.invoices_of.get(customer_id, set())
-            if invoice_id in company.objects.get("Invoice", {})
-        ),
-        ZERO,
-    )
-    customer["Balance"] = money(total)
-    customer["BalanceWithJobs"] = money(total)
