@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import pathlib
@@ -139,6 +140,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Everything built so far lives as long as the process: keep the garbage
+        # collector from walking it again and again (long pauses under load).
+        gc.collect()
+        gc.freeze()
         worker = None
         if run_worker:
             from hub.jobs import Worker
@@ -146,6 +151,7 @@ def create_app(
             worker = Worker(services, name="web")
             await worker.start()
             app.state.worker = worker
+            services.inbox.on_work_queued = worker.wake
         try:
             yield
         finally:

@@ -1,9 +1,8 @@
-"""Changes coming back from providers: the inbox, routing, applying, reconciling.
+"""Changes coming back from providers: applying them, and reconciling what was missed.
 
-A webhook delivery is stored and answered at once; a ``process_delivery`` job then
-stores each event once (by its dedupe key), routes it by external account to its
-connection, and an ``apply_events`` job per connection asks the plugin what
-changed and updates local invoices. Applying is idempotent and ordered by the
+The inbox (:mod:`hub.inbox`) stores each event once and routes it to its connection;
+an ``apply_events`` job per connection then asks the plugin what changed and
+updates local invoices. Applying is idempotent and ordered by the
 provider's own version and time, so a late or repeated event never rolls an
 invoice back. Applying never queues a push, so the hub's own writes coming back
 as webhooks cannot loop.
@@ -14,25 +13,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from hub.connections import connection_for_account, record_activity
+from hub.connections import record_activity
 from hub.db import utcnow
 from hub.errors import Transient
-from hub.inbox import PROCESS_KIND, claim_received
-from hub.jobs import enqueue, handler
+from hub.inbox import store_events
+from hub.jobs import handler
 from hub.models import (
     Connection,
     Invoice,
     InvoiceStatus,
     Job,
-    JobState,
     SyncLink,
     WebhookDelivery,
     WebhookEvent,
@@ -46,7 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 APPLY_BATCH = 200
-INBOX_BATCH = 200
 #: How far back reconciliation looks the first time, and at most (QuickBooks CDC: 30 days).
 MAX_WINDOW = dt.timedelta(days=29)
 
@@ -63,158 +57,9 @@ def event_from_row(row: WebhookEvent) -> ChangeEvent:
     )
 
 
-def coalesced_enqueue(session: Session, kind: str, connection_id: int) -> None:
-    """Queue a per-connection job unless one is already waiting to run."""
-    waiting = session.exec(
-        select(Job.id).where(
-            Job.kind == kind,
-            Job.connection_id == connection_id,
-            col(Job.state).in_([JobState.queued.value, JobState.parked.value]),
-        )
-    ).first()
-    if waiting is None:
-        enqueue(session, kind, {"connection_id": connection_id}, connection_id=connection_id)
-
-
 def reject_delivery(session: Session, integration: str, body: bytes, reason: str) -> None:
     """Keep an authentic but unusable delivery, with the reason, for an admin to see."""
     session.add(WebhookDelivery(integration=integration, body=body, state="rejected", error=reason))
-
-
-@dataclass(frozen=True)
-class Stored:
-    """What storing a set of events did."""
-
-    #: New events per connection id.
-    per_connection: dict[int, int]
-    #: New events per delivery id (webhooks only).
-    per_delivery: dict[int, int]
-    unroutable: dict[int | None, int]
-
-
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
-    """Insert event rows; a row whose dedupe key exists already is skipped, not an error."""
-    dialect = session.get_bind().dialect.name
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    statement = (
-        insert(WebhookEvent)
-        .on_conflict_do_nothing(index_elements=["integration", "dedupe_key"])
-        .returning(col(WebhookEvent.delivery_id), col(WebhookEvent.connection_id))
-    )
-    returned: list[Any] = []
-    for offset in range(0, len(rows), 500):
-        returned.extend(session.execute(statement, rows[offset : offset + 500]).all())
-    return returned
-
-
-def store_events(
-    session: Session,
-    integration: str,
-    events: Sequence[tuple[ChangeEvent, int | None]],
-    *,
-    source: str,
-    connection: Connection | None = None,
-) -> Stored:
-    """Store (event, delivery id) pairs not seen before, routed to their connections.
-
-    Routing is by external account id unless ``connection`` is given. Events whose
-    dedupe key is already stored (a repeated or reordered delivery, or a change that
-    reconciliation found first) are skipped; so are repeats within ``events``.
-    """
-    routes: dict[str, int | None] = {}
-    rows: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    now = utcnow()
-    for event, delivery_id in events:
-        if event.dedupe_key in seen:
-            continue
-        seen.add(event.dedupe_key)
-        account = event.external_account_id
-        if connection is not None:
-            target = connection.id
-        else:
-            if account not in routes:
-                found = connection_for_account(session, integration, account)
-                routes[account] = found.id if found else None
-            target = routes[account]
-        rows.append(
-            {
-                "delivery_id": delivery_id,
-                "integration": integration,
-                "connection_id": target,
-                "external_account_id": account,
-                "entity": event.entity,
-                "entity_id": event.entity_id,
-                "operation": event.operation,
-                "occurred_at": event.occurred_at,
-                "dedupe_key": event.dedupe_key,
-                "source": source,
-                "state": "pending" if target else "unroutable",
-                "error": None,
-                "created_at": now,
-                "processed_at": None,
-            }
-        )
-    stored = Stored({}, {}, {})
-    for delivery_id, connection_id in _insert_ignoring_duplicates(session, rows) if rows else []:
-        if delivery_id is not None:
-            stored.per_delivery[delivery_id] = stored.per_delivery.get(delivery_id, 0) + 1
-        if connection_id is None:
-            stored.unroutable[delivery_id] = stored.unroutable.get(delivery_id, 0) + 1
-        else:
-            stored.per_connection[connection_id] = stored.per_connection.get(connection_id, 0) + 1
-    if stored.unroutable:
-        log.info("%s event(s) for accounts connected to no organization (unroutable)",
-                 sum(stored.unroutable.values()))
-    return stored
-
-
-def _events_of(delivery: WebhookDelivery) -> list[ChangeEvent]:
-    return [
-        ChangeEvent(
-            external_account_id=e["external_account_id"],
-            entity=e["entity"],
-            entity_id=e["entity_id"],
-            operation=e["operation"],
-            occurred_at=dt.datetime.fromisoformat(e["occurred_at"]),
-            dedupe_key=e["dedupe_key"],
-        )
-        for e in delivery.events
-    ]
-
-
-@handler(PROCESS_KIND)
-async def process_inbox(services: Services, job: Job) -> None:
-    """Deduplicate and route received deliveries' events; queue applying them."""
-
-    def process(session: Session) -> int:
-        deliveries = claim_received(services.db, session, INBOX_BATCH)
-        by_integration: dict[str, list[tuple[ChangeEvent, int | None]]] = {}
-        for delivery in deliveries:
-            by_integration.setdefault(delivery.integration, []).extend(
-                (event, delivery.id) for event in _events_of(delivery)
-            )
-        touched: set[int] = set()
-        news: dict[int, int] = {}
-        unroutable: dict[int | None, int] = {}
-        for integration, events in by_integration.items():
-            stored = store_events(session, integration, events, source="webhook")
-            touched.update(stored.per_connection)
-            news.update(stored.per_delivery)
-            unroutable.update(stored.unroutable)
-        now = utcnow()
-        for delivery in deliveries:
-            delivery.state = "processed"
-            delivery.processed_at = now
-            delivery.new_event_count = news.get(delivery.id or 0, 0)
-            delivery.unroutable_count = unroutable.get(delivery.id, 0)
-            session.add(delivery)
-        for connection_id in touched:
-            coalesced_enqueue(session, "apply_events", connection_id)
-        return len(deliveries)
-
-    while await services.db.run(process) == INBOX_BATCH:
-        pass
 
 
 @handler("apply_events")
@@ -375,8 +220,11 @@ async def reconcile(services: Services, job: Job) -> None:
         row = session.get(Connection, connection.id)
         assert row is not None
         stored = store_events(
-            session, connection.integration, [(e, None) for e in changes.events],
-            source="reconcile", connection=row,
+            session,
+            connection.integration,
+            [(e, None) for e in changes.events],
+            source="reconcile",
+            connection=row,
         )
         row.sync_cursor = changes.cursor
         session.add(row)

@@ -340,19 +340,13 @@ class PeriodicRun(SQLModel, table=True):
 class WebhookDelivery(SQLModel, table=True):
     """The inbox: one authentic webhook request, stored before it is answered."""
 
-    __table_args__ = (sa.Index("ix_webhookdelivery_state", "state", "received_at"),)
-
     id: int | None = Field(default=None, primary_key=True)
     integration: str = Field(max_length=64, index=True)
-    #: received -> processed; or rejected (signed, but the body could not be used).
-    state: str = Field(default="received", max_length=20)
-    received_at: dt.datetime = _now_field()
+    #: processed (its events are stored and routed), or rejected (signed, but unusable).
+    state: str = Field(default="processed", max_length=20)
+    received_at: dt.datetime = _now_field(index=True)
     processed_at: dt.datetime | None = _time_field()
-    #: The events the plugin parsed from the body, as JSON.
-    events: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     event_count: int = 0
-    new_event_count: int = 0
-    unroutable_count: int = 0
     error: str | None = Field(default=None, sa_type=sa.Text)
     body: bytes = Field(sa_type=sa.LargeBinary)
 

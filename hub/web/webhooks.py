@@ -66,9 +66,6 @@ async def receive(request: Request) -> Response:
     events = list(events or [])
     await state.services.inbox.store(slug, body, events)
     metrics.WEBHOOK_DELIVERIES.labels(slug, "accepted").inc()
-    worker = getattr(request.app.state, "worker", None)
-    if worker is not None:
-        worker.wake()
     return plain(200, "OK")
 
 

@@ -51,17 +51,14 @@ def upgrade() -> None:
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('received_at', hub.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('processed_at', hub.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('events', sa.JSON(), nullable=False),
     sa.Column('event_count', sa.Integer(), nullable=False),
-    sa.Column('new_event_count', sa.Integer(), nullable=False),
-    sa.Column('unroutable_count', sa.Integer(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('body', sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('webhookdelivery', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_webhookdelivery_integration'), ['integration'], unique=False)
-        batch_op.create_index('ix_webhookdelivery_state', ['state', 'received_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhookdelivery_received_at'), ['received_at'], unique=False)
 
     op.create_table('apikey',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -395,7 +392,7 @@ def downgrade() -> None:
 
     op.drop_table('apikey')
     with op.batch_alter_table('webhookdelivery', schema=None) as batch_op:
-        batch_op.drop_index('ix_webhookdelivery_state')
+        batch_op.drop_index(batch_op.f('ix_webhookdelivery_received_at'))
         batch_op.drop_index(batch_op.f('ix_webhookdelivery_integration'))
 
     op.drop_table('webhookdelivery')
