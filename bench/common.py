@@ -76,12 +76,20 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 
 
 @contextlib.contextmanager
-def process(args: list[str], *, env: dict[str, str] | None = None, url: str | None = None,
-            cwd: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    args: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    url: str | None = None,
+    cwd: Path | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run a process for the duration of the block (terminated after)."""
     log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(
-        args, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+        args,
+        env={**os.environ, **(env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
         cwd=cwd or ROOT,
     )
     try:
@@ -152,8 +160,12 @@ def ensure_wrk() -> str:
     if found:
         return found
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True,
-                       capture_output=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
         found = shutil.which("wrk")
     if not found:
         raise RuntimeError("the benchmarks need wrk: sudo apt-get install wrk")
@@ -161,14 +173,20 @@ def ensure_wrk() -> str:
 
 
 def wrk_load(
-    url: str, requests: Sequence[tuple[bytes, dict[str, str]]], *, concurrency: int,
-    seconds: float, threads: int = 1,
+    url: str,
+    requests: Sequence[tuple[bytes, dict[str, str]]],
+    *,
+    concurrency: int,
+    seconds: float,
+    threads: int = 1,
 ) -> dict[str, Any]:
     """POST the prepared requests in a loop with wrk; rate, latency percentiles, errors."""
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115
     entries = []
     for body, headers in requests:
-        header_table = ", ".join(f"[ {lua_string(k)} ] = {lua_string(v)}" for k, v in headers.items())
+        header_table = ", ".join(
+            f"[ {lua_string(k)} ] = {lua_string(v)}" for k, v in headers.items()
+        )
         entries.append(f"{{{lua_string(body.decode())}, {{{header_table}}}}}")
     script.write(
         "local items = {" + ",\n".join(entries) + "}\n"
@@ -180,9 +198,19 @@ def wrk_load(
     )
     script.close()
     out = subprocess.run(
-        [ensure_wrk(), f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--latency",
-         "-s", script.name, url],
-        check=True, capture_output=True, text=True,
+        [
+            ensure_wrk(),
+            f"-t{threads}",
+            f"-c{concurrency}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            "-s",
+            script.name,
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     result: dict[str, Any] = {"raw": out, "errors": 0}
     units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -192,7 +220,7 @@ def wrk_load(
             result["per_second"] = float(parts[1])
         elif len(parts) == 2 and parts[0] in ("50%", "99%"):
             number = parts[1].rstrip("usm")
-            unit = parts[1][len(number):]
+            unit = parts[1][len(number) :]
             result[f"p{parts[0][:-1]}_ms"] = float(number) * units[unit]
         elif line.strip().startswith("Non-2xx or 3xx responses:"):
             result["errors"] += int(parts[-1])

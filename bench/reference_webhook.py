@@ -69,8 +69,13 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--token", required=True)
     args = parser.parse_args()
-    uvicorn.run(build_app(args.db, args.token), host="127.0.0.1", port=args.port,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        build_app(args.db, args.token),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":
