@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LEASE = dt.timedelta(seconds=60)
-HEARTBEAT_SECONDS = 15.0
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 3600.0
 
@@ -157,6 +155,7 @@ class Queue:
         self.services = services
         self.db = services.db
         self.worker_id = worker_id
+        self.lease = dt.timedelta(seconds=services.settings.job_lease_seconds)
 
     def claim(self, limit: int, kinds: list[str] | None = None) -> list[Job]:
         """Lease up to ``limit`` runnable jobs (queued and due, or abandoned)."""
@@ -182,7 +181,7 @@ class Queue:
                     log.warning("job %s abandoned by %s; taking it over", job.id, job.locked_by)
                 job.state = JobState.running.value
                 job.locked_by = self.worker_id
-                job.lease_expires_at = now + LEASE
+                job.lease_expires_at = now + self.lease
                 job.attempts += 1
                 job.updated_at = now
                 session.add(job)
@@ -200,7 +199,7 @@ class Queue:
                     col(Job.locked_by) == self.worker_id,
                     col(Job.state) == JobState.running.value,
                 )
-                .values(lease_expires_at=utcnow() + LEASE)
+                .values(lease_expires_at=utcnow() + self.lease)
             )
 
     def finish(
@@ -336,8 +335,10 @@ class Worker:
         self._wake.set()
 
     async def _heartbeat(self) -> None:
+        # Renew well before the lease runs out, so a slow database never loses a job.
+        every = self.queue.lease.total_seconds() / 4
         while not self._stopping.is_set():
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(every)
             try:
                 await asyncio.to_thread(self.queue.renew, list(self._running))
             except Exception:

@@ -6,7 +6,8 @@ counts: at most ``max_concurrent`` open slots, ``per_second`` starts in the last
 second, ``per_minute`` in the last minute, and each :class:`~hub.types.PathLimit`
 per minute for matching paths. Taking a slot is serialised per account (PostgreSQL
 advisory lock; SQLite's write lock), and a slot abandoned by a killed process
-frees itself when its lease expires.
+frees itself when its lease expires (twice the job lease, ``HUB_JOB_LEASE_SECONDS``,
+so longer than any provider request may take).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from hub.types import RateLimits
 #: network jitter never push a request over the provider's own count.
 SECOND = dt.timedelta(seconds=1.1)
 MINUTE = dt.timedelta(seconds=61)
-LEASE = dt.timedelta(seconds=120)
 POLL = 0.02
 
 
@@ -43,9 +43,16 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 class AccountLimiter:
     """Hands out request slots per external account, within its ``RateLimits``."""
 
-    def __init__(self, db: Database, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], dt.datetime] = utcnow,
+        *,
+        slot_lease: dt.timedelta = dt.timedelta(seconds=120),
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.slot_lease = slot_lease
         self._local: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]
         ] = weakref.WeakKeyDictionary()
@@ -90,7 +97,10 @@ class AccountLimiter:
             if wait > 0:
                 return None, wait
             slot = RateLimitSlot(
-                account_key=account_key, bucket=bucket, started_at=now, lease_expires_at=now + LEASE
+                account_key=account_key,
+                bucket=bucket,
+                started_at=now,
+                lease_expires_at=now + self.slot_lease,
             )
             session.add(slot)
             session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from hub.db import Database
@@ -40,7 +41,9 @@ class Services:
         db = db or Database(settings.database_url)
         plugins = plugins or PluginHost(settings)
         vault = Vault(db, TokenCipher(settings.encryption_keys), plugins)
-        limiter = AccountLimiter(db)
+        limiter = AccountLimiter(
+            db, slot_lease=dt.timedelta(seconds=2 * settings.job_lease_seconds)
+        )
         http = ProviderHttp(limiter)
         return cls(
             settings=settings,

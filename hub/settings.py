@@ -15,6 +15,18 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
+def _positive(value: str | None, default: float) -> float:
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError as err:
+        raise StartupError(f"expected a number of seconds, got {value!r}") from err
+    if number <= 0:
+        raise StartupError(f"expected a positive number of seconds, got {value!r}")
+    return number
+
+
 @dataclass(frozen=True)
 class Settings:
     """The hub's settings; build with :meth:`from_env`."""
@@ -27,6 +39,9 @@ class Settings:
     disabled_plugins: tuple[str, ...] = ()
     #: ``hub demo`` sets this: the portal offers to create sample batches.
     demo: bool = False
+    #: How long a claimed job stays leased without a heartbeat before another worker
+    #: may take it over (``HUB_JOB_LEASE_SECONDS``).
+    job_lease_seconds: float = 60.0
     #: Every environment variable, for plugins' ``<SLUG>_*`` configuration.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -43,6 +58,7 @@ class Settings:
             load_plugins=_split(load) if load is not None and load.strip() else None,
             disabled_plugins=_split(env.get("HUB_DISABLED_PLUGINS")),
             demo=env.get("HUB_DEMO") == "1",
+            job_lease_seconds=_positive(env.get("HUB_JOB_LEASE_SECONDS"), 60.0),
             environ=env,
         )
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from hub.errors import AuthRevoked, RateLimited, Transient
-from hub.types import ConnectionContext
+from hub.types import ConnectionContext, PluginConfig
 from hub_quickbooks.environment import api_base_for
 from hub_quickbooks.errors import (
     QuickBooksRejected,
@@ -42,6 +42,16 @@ _FROM = re.compile(r"\bFROM\s+(\w+)", re.I)
 AccessToken = Callable[..., Awaitable[str]]
 
 
+def configured_timeout(config: PluginConfig) -> float:
+    """The longest a request may take: ``QUICKBOOKS_TIMEOUT_SECONDS``, else 60 s."""
+    raw = config.get("TIMEOUT_SECONDS")
+    try:
+        value = float(raw) if raw else LONG_TIMEOUT
+    except ValueError:
+        value = LONG_TIMEOUT
+    return value if value > 0 else LONG_TIMEOUT
+
+
 class QuickBooksClient:
     """Requests to one company (realm) of QuickBooks Online."""
 
@@ -53,8 +63,11 @@ class QuickBooksClient:
         realm_id: str,
         access_token: AccessToken,
         can_refresh: bool = True,
+        max_timeout: float = LONG_TIMEOUT,
     ) -> None:
         self.http = http
+        #: No request waits longer than this (``QUICKBOOKS_TIMEOUT_SECONDS``).
+        self.max_timeout = max_timeout
         self.realm_id = realm_id
         self.company_url = f"{api_base.rstrip('/')}/v3/company/{realm_id}"
         self._access_token = access_token
@@ -68,6 +81,7 @@ class QuickBooksClient:
             api_base=api_base_for(ctx.config, ctx.environment),
             realm_id=ctx.external_account_id,
             access_token=ctx.access_token,
+            max_timeout=configured_timeout(ctx.config),
         )
 
     # --- the API ---------------------------------------------------------------------
@@ -241,7 +255,7 @@ class QuickBooksClient:
                 params=params,
                 headers={**headers, "Authorization": f"Bearer {token}"},
                 content=content,
-                timeout=time_limit,
+                timeout=min(time_limit, self.max_timeout),
             )
         except httpx.TimeoutException as err:
             raise Transient(

@@ -75,7 +75,7 @@ async def _inject(
         await _respond(send, 503, SERVICE_UNAVAILABLE_HTML, "text/html")
     elif rule.kind == "429":
         body, content_type = throttle_body(now, emulator.limits.json_body)
-        await _respond(send, 429, body, content_type)
+        await _respond(send, 429, body, content_type, retry_after=rule.retry_after)
     elif rule.kind == "timeout":
         hang = rule.hang_seconds or emulator.settings.hang_seconds
         with contextlib.suppress(TimeoutError):
@@ -85,11 +85,15 @@ async def _inject(
         await _drop(receive, raw_send)
 
 
-async def _respond(send: Send, status: int, body: bytes, content_type: str) -> None:
+async def _respond(
+    send: Send, status: int, body: bytes, content_type: str, *, retry_after: float | None = None
+) -> None:
     headers = [
         (b"content-type", content_type.encode()),
         (b"content-length", str(len(body)).encode()),
     ]
+    if retry_after is not None:
+        headers.append((b"retry-after", f"{retry_after:g}".encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

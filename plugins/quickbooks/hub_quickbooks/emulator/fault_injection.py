@@ -24,6 +24,8 @@ class FaultRule:
     remaining: int | None
     until: float | None
     hang_seconds: float | None
+    #: For 429s: send ``Retry-After`` with this many seconds (QuickBooks may not).
+    retry_after: float | None = None
     injected: int = 0
 
     def to_dict(self, now: float) -> dict[str, Any]:
@@ -36,6 +38,7 @@ class FaultRule:
             "remaining": self.remaining,
             "seconds_left": None if self.until is None else max(0.0, self.until - now),
             "hang_seconds": self.hang_seconds,
+            "retry_after": self.retry_after,
             "injected": self.injected,
         }
 
@@ -64,6 +67,7 @@ class FaultInjector:
         count = _optional_number(spec, "count")
         duration = _optional_number(spec, "duration_seconds")
         hang = _optional_number(spec, "hang_seconds")
+        retry_after = _optional_number(spec, "retry_after")
         rule = FaultRule(
             rule_id=next(self._ids),
             kind=kind,
@@ -72,6 +76,7 @@ class FaultInjector:
             remaining=None if count is None else int(count),
             until=None if duration is None else self.monotonic() + duration,
             hang_seconds=hang,
+            retry_after=retry_after,
         )
         self.rules.append(rule)
         return rule
