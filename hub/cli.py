@@ -87,6 +87,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run a job worker only (scale out by running more of these)."""
+    import concurrent.futures
     import signal
 
     from hub.jobs import Worker
@@ -97,6 +98,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     services = Services.build(settings)
 
     async def run() -> None:
+        # Jobs wait on the database and on per-company limits in threads; give them
+        # enough threads that waiting jobs never starve running ones.
+        asyncio.get_running_loop().set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="hub-job")
+        )
         worker = Worker(services, concurrency=args.concurrency, name="worker")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -11,6 +11,7 @@ retry delay; after the last attempt a job is ``dead`` until retried by hand.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime as dt
 import logging
@@ -256,6 +257,9 @@ class Worker:
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._heartbeat_thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="hub-heartbeat"
+        )
 
     async def start(self) -> None:
         """Start the loop in the background."""
@@ -286,6 +290,7 @@ class Worker:
         for task in [*self._tasks, *self._running.values()]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._running.values(), return_exceptions=True)
+        self._heartbeat_thread.shutdown(wait=False)
         log.info("worker %s stopped", self.worker_id)
 
     async def run_until_idle(self, timeout: float = 60.0) -> None:
@@ -340,7 +345,11 @@ class Worker:
         while not self._stopping.is_set():
             await asyncio.sleep(every)
             try:
-                await asyncio.to_thread(self.queue.renew, list(self._running))
+                # A thread of its own: when every shared thread is busy with the
+                # jobs' work, the heartbeat must still get through in time.
+                await asyncio.get_running_loop().run_in_executor(
+                    self._heartbeat_thread, self.queue.renew, list(self._running)
+                )
             except Exception:
                 log.exception("renewing leases failed")
 

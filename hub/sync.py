@@ -9,6 +9,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from hub import metrics
@@ -185,22 +187,42 @@ def invoice_payloads(
 def save_link_updates(
     session: Session, connection_id: int, updates: tuple[LinkUpdate, ...]
 ) -> None:
-    """Upsert customer/item links the plugin reported."""
-    for update in updates:
-        link = session.exec(
-            select(SyncLink).where(
-                SyncLink.connection_id == connection_id,
-                SyncLink.kind == update.kind,
-                SyncLink.local_key == update.local_key,
-            )
-        ).first() or SyncLink(
-            connection_id=connection_id, kind=update.kind, local_key=update.local_key
-        )
-        link.remote_id = update.remote.remote_id
-        link.remote_version = update.remote.remote_version
-        link.state = LinkState.synced.value
-        link.synced_at = link.updated_at = utcnow()
-        session.add(link)
+    """Upsert the customer/item links the plugin reported.
+
+    One statement per link, in a fixed order, so two jobs of the same connection
+    saving the same customer neither deadlock nor collide on the unique key.
+    """
+    if not updates:
+        return
+    now = utcnow()
+    latest = {(u.kind, u.local_key): u for u in updates}
+    rows = [
+        {
+            "connection_id": connection_id,
+            "kind": kind,
+            "local_key": local_key,
+            "remote_id": update.remote.remote_id,
+            "remote_version": update.remote.remote_version,
+            "state": LinkState.synced.value,
+            "attempts": 0,
+            "synced_at": now,
+            "updated_at": now,
+        }
+        for (kind, local_key), update in sorted(latest.items())
+    ]
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    statement = insert(SyncLink)
+    statement = statement.on_conflict_do_update(
+        index_elements=["connection_id", "kind", "local_key"],
+        set_={
+            "remote_id": statement.excluded.remote_id,
+            "remote_version": statement.excluded.remote_version,
+            "state": statement.excluded.state,
+            "synced_at": statement.excluded.synced_at,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+    session.execute(statement, rows)
 
 
 # --- pushing batches ----------------------------------------------------------------------
