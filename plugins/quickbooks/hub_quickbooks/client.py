@@ -7,8 +7,10 @@ and turns every failure into an error from :mod:`hub.errors`.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import random
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -50,6 +52,11 @@ def configured_timeout(config: PluginConfig) -> float:
     except ValueError:
         value = LONG_TIMEOUT
     return value if value > 0 else LONG_TIMEOUT
+
+
+#: Resends of a repeatable request inside one call, before the host's job retry.
+QUICK_RETRIES = 2
+QUICK_RETRY_DELAY = 0.25
 
 
 class QuickBooksClient:
@@ -225,7 +232,11 @@ class QuickBooksClient:
             content_type = "application/json"
         if content_type:
             headers["Content-Type"] = content_type
-        response = await self._send(method, url, query, headers, content, subject, time_limit)
+        # Reads, and writes QuickBooks deduplicates by requestid, are safe to send again.
+        repeatable = method == "GET" or path == "query" or "requestid" in query
+        response = await self._send_repeating(
+            repeatable, method, url, query, headers, content, subject, time_limit
+        )
         if response.status_code == 401 and self._can_refresh:
             # The host refreshes; one retry with the fresh token tells an expired
             # token from a revoked grant.
@@ -234,6 +245,38 @@ class QuickBooksClient:
                 method, url, query, headers, content, subject, time_limit, token=token
             )
         return _decode(response, subject), _tid(response)
+
+    async def _send_repeating(
+        self,
+        repeatable: bool,
+        method: str,
+        url: str,
+        params: Mapping[str, str],
+        headers: Mapping[str, str],
+        content: bytes | None,
+        subject: str,
+        time_limit: float,
+    ) -> httpx.Response:
+        """Send, and resend a repeatable request a few times after a passing failure.
+
+        A lost answer or a 5xx on one of the many requests of a large push would
+        otherwise throw the whole job back to the queue; throttling (429) is left to
+        the host, which knows the company's limits.
+        """
+        for attempt in range(QUICK_RETRIES + 1):
+            last = attempt == QUICK_RETRIES or not repeatable
+            try:
+                response = await self._send(
+                    method, url, params, headers, content, subject, time_limit
+                )
+            except Transient:
+                if last:
+                    raise
+            else:
+                if response.status_code < 500 or last:
+                    return response
+            await asyncio.sleep(QUICK_RETRY_DELAY * 2**attempt * random.uniform(0.5, 1.5))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send(
         self,

@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 
 import httpx
+import hub_quickbooks.client as client_module
 import pytest
 from hub_quickbooks.client import QuickBooksClient
 from hub_quickbooks.errors import QuickBooksRejected
@@ -160,14 +161,20 @@ async def test_an_old_style_throttle_fault_is_rate_limited_too(httpx_mock: HTTPX
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
-async def test_server_errors_are_transient(httpx_mock: HTTPXMock, http, status):
+async def test_server_errors_are_transient(httpx_mock: HTTPXMock, http, status, no_wait):
     httpx_mock.add_response(
-        url=INVOICE_URL, status_code=status, text="<html>down</html>", headers=TID
+        url=INVOICE_URL,
+        status_code=status,
+        text="<html>down</html>",
+        headers=TID,
+        is_reusable=True,
     )
 
     with pytest.raises(Transient) as caught:
         await read_invoice(make_client(http))
 
+    # A read is sent again a couple of times before the failure goes to the host.
+    assert len(httpx_mock.get_requests()) == 1 + client_module.QUICK_RETRIES
     assert f"HTTP {status}" in caught.value.message
     assert "INV-1001" in caught.value.message
     assert caught.value.support_reference == TID["intuit_tid"]
@@ -184,14 +191,37 @@ async def test_server_errors_are_transient(httpx_mock: HTTPXMock, http, status):
     ],
     ids=lambda e: type(e).__name__,
 )
-async def test_timeouts_and_dropped_connections_are_transient(httpx_mock: HTTPXMock, http, error):
-    httpx_mock.add_exception(error, url=INVOICE_URL)
+async def test_timeouts_and_dropped_connections_are_transient(
+    httpx_mock: HTTPXMock, http, error, no_wait
+):
+    httpx_mock.add_exception(error, url=INVOICE_URL, is_reusable=True)
 
     with pytest.raises(Transient) as caught:
         await read_invoice(make_client(http))
 
     assert caught.value.__cause__ is error
     assert "INV-1001" in caught.value.message
+
+
+async def test_a_passing_failure_is_retried_within_the_call(httpx_mock: HTTPXMock, http, no_wait):
+    httpx_mock.add_response(url=INVOICE_URL, status_code=503, text="down")
+    httpx_mock.add_response(url=INVOICE_URL, json={"Invoice": {"Id": "130"}, "time": "x"})
+    assert (await read_invoice(make_client(http)))["Id"] == "130"
+
+
+async def test_a_write_without_requestid_is_not_sent_twice(httpx_mock: HTTPXMock, http, no_wait):
+    httpx_mock.add_response(method="POST", status_code=500, text="down")
+    with pytest.raises(Transient):
+        await make_client(http).request(
+            "POST", "invoice", json_body={"Id": "1"}, subject="the invoice INV-1001"
+        )
+    assert len(httpx_mock.get_requests()) == 1
+
+
+@pytest.fixture
+def no_wait(monkeypatch):
+    """Resend at once instead of after a short pause."""
+    monkeypatch.setattr(client_module, "QUICK_RETRY_DELAY", 0.0)
 
 
 async def test_a_validation_fault_is_rejected_with_the_reason(httpx_mock: HTTPXMock, http):

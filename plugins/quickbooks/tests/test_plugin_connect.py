@@ -216,17 +216,16 @@ async def test_a_refused_company_read_means_no_access(httpx_mock: HTTPXMock):
     )
     async with httpx.AsyncClient() as http:
         with pytest.raises(AuthRevoked) as caught:
-            await plugin.callback(
-                ctx=callback_context(http, {"code": "C0DE", "realmId": REALM})
-            )
+            await plugin.callback(ctx=callback_context(http, {"code": "C0DE", "realmId": REALM}))
 
     assert caught.value.support_reference == "1-abc"
     assert len(httpx_mock.get_requests()) == 1  # a fresh token is not refreshed
 
 
 @pytest.mark.anyio
-async def test_quickbooks_down_during_callback_is_transient(httpx_mock: HTTPXMock):
-    httpx_mock.add_response(url=COMPANY_INFO, status_code=503, text="down")
+async def test_quickbooks_down_during_callback_is_transient(httpx_mock: HTTPXMock, monkeypatch):
+    monkeypatch.setattr("hub_quickbooks.client.QUICK_RETRY_DELAY", 0.0)
+    httpx_mock.add_response(url=COMPANY_INFO, status_code=503, text="down", is_reusable=True)
     async with httpx.AsyncClient() as http:
         with pytest.raises(Transient):
             await plugin.callback(ctx=callback_context(http, {"code": "C", "realmId": REALM}))
