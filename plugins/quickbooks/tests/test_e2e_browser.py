@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from hub_support import (
     emulator,
@@ -16,6 +17,7 @@ from hub_support import (
     run_worker,
     wait_for,
 )
+from test_e2e_sync import make_batch, wait_synced
 
 from hub.testing import TEST_PASSWORD
 
@@ -98,3 +100,29 @@ def test_listing_works_at_phone_width(page, live_hub, hub_org):
     box = card.bounding_box()
     assert box is not None and box["width"] <= 375
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_payment_recorded_in_quickbooks_appears_in_the_portal(page, live_hub, hub_org, emulator):
+    log_in(page, live_hub, hub_org["admin_email"])
+    page.click("text=Connect to QuickBooks")
+    page.wait_for_url(f"{emulator.base_url}/connect/oauth2*")
+    page.click("button[value=connect]")
+    page.wait_for_url(f"{live_hub}/integrations")
+    api = httpx.Client(base_url=live_hub, headers={"Authorization": f"Bearer {hub_org['api_key']}"})
+    batch = api.post("/api/v1/invoice-batches", json=make_batch(2)).json()
+    body = wait_synced(api, batch["id"])
+    number = body["invoices"][0]["number"]
+    # The accountant records the payment in QuickBooks.
+    page.goto(f"{emulator.base_url}/_emulator/companies/{emulator.realm_id}")
+    row = page.locator("#invoices tr", has_text=number)
+    row.locator("button", has_text="Record").click()
+    page.wait_for_load_state()
+    # Coordinoter shows it within seconds (the batch page refreshes while it is open).
+    page.goto(f"{live_hub}/invoice-batches/{batch['id']}")
+    cell = page.locator(f"tr[data-number='{number}'] .badge-paid")
+    deadline = 20
+    while deadline and not cell.count():
+        page.wait_for_timeout(500)
+        page.reload()
+        deadline -= 0.5
+    assert cell.inner_text() == "Paid"
