@@ -27,5 +27,8 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict hub
 	$(BIN)/python -m hub.docs_gen --check
 
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var
