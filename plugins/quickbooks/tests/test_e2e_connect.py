@@ -42,9 +42,11 @@ def test_connect_lands_on_confirmation_naming_the_company(
     # The raw row holds neither token in clear.
     tokens = hub_services.vault.tokens(connection)
     with hub_db.engine.connect() as raw:
-        row = raw.execute(
-            sa.text("SELECT * FROM connection WHERE id = :i"), {"i": connected}
-        ).mappings().one()
+        row = (
+            raw.execute(sa.text("SELECT * FROM connection WHERE id = :i"), {"i": connected})
+            .mappings()
+            .one()
+        )
     dumped = " ".join(str(value) for value in row.values())
     assert tokens.access_token not in dumped and tokens.refresh_token not in dumped
 
@@ -60,9 +62,7 @@ async def call_quickbooks(services, connection_id: int) -> None:
         )
 
 
-def test_expired_token_is_refreshed_on_401_and_rotation_is_kept(
-    connected, emulator, hub_services
-):
+def test_expired_token_is_refreshed_on_401_and_rotation_is_kept(connected, emulator, hub_services):
     tokens_seen = set()
     for _day in range(3):
         # Past the access token's hour and past a day: QuickBooks rotates the refresh token.
@@ -162,3 +162,56 @@ def test_cancel_on_consent_page_explains(browser, emulator):
     browser.get(callback.removeprefix(str(browser.base_url).rstrip("/")))
     page = browser.get("/integrations").text
     assert "You cancelled at QuickBooks" in page
+
+
+CALLER = """
+import asyncio, datetime as dt, sys
+from hub.services import Services
+from hub.settings import Settings
+from hub.sync import connection_context, load_connection
+
+services = Services.build(Settings.from_env())
+connection_id = int(sys.argv[1])
+
+async def call():
+    connection = load_connection(services, connection_id)
+    async with connection_context(services, connection) as ctx:
+        await services.plugins.hook("quickbooks", "pull_changes")(
+            ctx=ctx, since=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+
+async def main():
+    sys.stdin.readline()  # start together
+    await asyncio.gather(*(call() for _ in range(10)))
+
+asyncio.run(main())
+print("done")
+"""
+
+
+def test_two_processes_using_an_expired_token_refresh_once(connected, emulator, hub_settings):
+    import os
+    import subprocess
+    import sys
+
+    emulator.control("POST", "clock", json={"advance_seconds": 2 * 3600})
+    before = grants(emulator, "refresh_token")
+    env = {**os.environ, **hub_settings.environ}
+    callers = [
+        subprocess.Popen(
+            [sys.executable, "-c", CALLER, str(connected)],
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    for caller in callers:
+        caller.stdin.write("go\n")
+        caller.stdin.flush()
+    for caller in callers:
+        out, err = caller.communicate(timeout=60)
+        assert caller.returncode == 0, err
+        assert out.strip() == "done"
+    assert grants(emulator, "refresh_token") - before == 1
