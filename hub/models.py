@@ -357,7 +357,9 @@ class WebhookEvent(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("integration", "dedupe_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    delivery_id: int | None = Field(default=None, foreign_key="webhookdelivery.id")
+    delivery_id: int | None = Field(
+        default=None, foreign_key="webhookdelivery.id", ondelete="SET NULL"
+    )
     integration: str = Field(max_length=64)
     connection_id: int | None = Field(default=None, foreign_key="connection.id", index=True)
     external_account_id: str = Field(max_length=64)

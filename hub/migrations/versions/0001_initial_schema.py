@@ -304,7 +304,7 @@ def upgrade() -> None:
     sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('processed_at', hub.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['connection_id'], ['connection.id'], ),
-    sa.ForeignKeyConstraint(['delivery_id'], ['webhookdelivery.id'], ),
+    sa.ForeignKeyConstraint(['delivery_id'], ['webhookdelivery.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('integration', 'dedupe_key')
     )
