@@ -230,18 +230,19 @@ def save_link_updates(
 
 def _pending_invoices(session: Session, batch_id: int, connection_id: int) -> list[Invoice]:
     """Invoices of a batch not yet synced or refused in this connection."""
+    invoices = session.exec(
+        select(Invoice).where(Invoice.batch_id == batch_id).order_by(col(Invoice.id))
+    ).all()
     settled = set(
         session.exec(
             select(SyncLink.local_key).where(
                 SyncLink.connection_id == connection_id,
                 SyncLink.kind == INVOICE,
+                col(SyncLink.local_key).in_([str(invoice.id) for invoice in invoices]),
                 col(SyncLink.state).in_([LinkState.synced.value, LinkState.failed.value]),
             )
         ).all()
     )
-    invoices = session.exec(
-        select(Invoice).where(Invoice.batch_id == batch_id).order_by(col(Invoice.id))
-    ).all()
     return [invoice for invoice in invoices if str(invoice.id) not in settled]
 
 
@@ -474,9 +475,19 @@ def enqueue_invoice_change(session: Session, invoice: Invoice, connection: Conne
 
 @handler("push_invoice_change")
 async def push_invoice_change(services: Services, job: Job) -> None:
-    """Push an edit or a void of an already-pushed invoice."""
+    """Push an edit or a void of an already-pushed invoice, until the newest is pushed.
+
+    An edit made while this job runs finds the job already live (one per invoice and
+    connection), so the job looks again after each push instead of ending.
+    """
     invoice_id = int(job.payload["invoice_id"])
     connection = load_connection(services, int(job.payload["connection_id"]))
+    while await _push_latest_change(services, connection, invoice_id):
+        pass
+
+
+async def _push_latest_change(services: Services, connection: Connection, invoice_id: int) -> bool:
+    """Push the invoice's newest unpushed version; False when there was none to push."""
 
     def load(session: Session) -> tuple[InvoicePayload, SyncLink, int] | None:
         invoice = session.get(Invoice, invoice_id)
@@ -496,7 +507,7 @@ async def push_invoice_change(services: Services, job: Job) -> None:
 
     loaded = await services.db.read(load)
     if loaded is None:
-        return
+        return False
     payload, link, version = loaded
     async with connection_context(services, connection) as ctx:
         outcome = await services.plugins.hook(connection.integration, "push_invoice_change")(
@@ -534,8 +545,11 @@ async def push_invoice_change(services: Services, job: Job) -> None:
         session.add(row)
 
     await services.db.run(save)
-    if outcome.error is not None and outcome.error.retryable:
-        raise Transient(outcome.error.message)
+    if outcome.error is not None:
+        if outcome.error.retryable:
+            raise Transient(outcome.error.message)
+        return False  # refused: shown in the history; the next edit tries again
+    return True
 
 
 # --- tokens and housekeeping ---------------------------------------------------------------------
