@@ -23,7 +23,7 @@ from hub.batches import (
 )
 from hub.models import Invoice, InvoiceBatch
 from hub.web.api import api_key_required
-from hub.web.common import api_error, hub_state
+from hub.web.common import api_error, digits, hub_state
 
 MAX_BODY = 16 * 1024 * 1024  # a 10,000-invoice batch fits comfortably
 
@@ -31,7 +31,8 @@ MAX_BODY = 16 * 1024 * 1024  # a 10,000-invoice batch fits comfortably
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     """The request body, refusing more than ``limit`` bytes (413) without reading it all."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    size = digits(declared)
+    if size is not None and size > limit:
         raise InputError(413, "payload_too_large", f"The body is larger than {limit} bytes.")
     chunks: list[bytes] = []
     size = 0
@@ -56,7 +57,7 @@ def _own(session: Session, model: Any, object_id: int, org_id: int) -> Any:
 
 def _id(request: Request) -> int | None:
     raw = str(request.path_params.get("id", ""))
-    return int(raw) if raw.isdigit() and len(raw) < 18 else None
+    return digits(raw)
 
 
 @api_key_required

@@ -20,6 +20,7 @@ from hub.models import Connection, ConnectionStatus, Invoice, InvoiceBatch, Link
 from hub.samples import sample_batch
 from hub.web.common import (
     checked_form,
+    digits,
     flash,
     hub_state,
     int_param,
@@ -64,7 +65,7 @@ async def batch_page(request: Request) -> Response:
     state = hub_state(request)
     batch_id = int_param(request, "id")
     raw_page = request.query_params.get("page", "1")
-    page = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 10**6 else 1
+    page = digits(raw_page, most=6) or 1
 
     def load(session: Session) -> dict[str, Any]:
         batch = _own_batch(session, batch_id, viewer.org_id)

@@ -177,9 +177,20 @@ def api_error(
 
 def int_param(request: Request, name: str) -> int:
     """A path parameter that must be a positive integer (404 otherwise)."""
-    raw = request.path_params.get(name, "")
-    if not str(raw).isdigit():
+    raw = str(request.path_params.get(name, ""))
+    number = digits(raw)
+    if number is None:
         raise HTTPException(404, "Not found")
+    return number
+
+
+def digits(raw: str | None, *, most: int = 17) -> int | None:
+    """``raw`` as a non-negative integer if it is only ASCII digits (and not too long).
+
+    ``str.isdigit`` alone also accepts characters such as "²" that ``int`` refuses.
+    """
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > most:
+        return None
     return int(raw)
 
 

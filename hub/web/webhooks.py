@@ -13,7 +13,7 @@ from hub.db import utcnow
 from hub.errors import WebhookRejected
 from hub.inbound import reject_delivery
 from hub.types import WebhookDelivery
-from hub.web.common import hub_state, plain
+from hub.web.common import digits, hub_state, plain
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,8 @@ MAX_BODY = 1024 * 1024
 
 async def _body(request: Request) -> bytes | None:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+    size = digits(declared, most=12)
+    if declared is not None and (size is None or size > MAX_BODY):
         return None
     chunks: list[bytes] = []
     size = 0
