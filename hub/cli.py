@@ -207,6 +207,12 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         extra["limits"] = False
     if args.aggregation_seconds is not None:
         extra["aggregation_seconds"] = args.aggregation_seconds
+    if args.client_id:
+        extra.update(
+            client_id=args.client_id,
+            client_secret=args.client_secret or "",
+            redirect_uris=args.redirect_uri or [],
+        )
     options = EmulatorOptions(
         auto_consent=args.auto_consent,
         webhook_url=args.webhook_url,
@@ -215,6 +221,10 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     )
     app = host.hook(args.slug, "provider_emulator")(options=options)
     print(f"{args.slug} emulator on http://{args.host}:{args.port}/_emulator/")
+    if args.client_id:
+        print(f"app registered: client id {args.client_id}, redirect URIs {args.redirect_uri}")
+    else:
+        print("register an app with POST /_emulator/apps (or start with --client-id ...)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
@@ -294,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state-file", help="keep the emulator's data in this JSON file")
     p.add_argument("--no-limits", action="store_true", help="turn QuickBooks' throttles off")
     p.add_argument("--aggregation-seconds", type=float)
+    p.add_argument("--client-id", help="register an app with this client id")
+    p.add_argument("--client-secret")
+    p.add_argument("--redirect-uri", action="append", help="the app's redirect URI (repeat)")
     p.set_defaults(func=cmd_emulator)
     return parser
 
