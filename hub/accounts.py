@@ -58,7 +58,11 @@ def create_user(
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The user with these credentials, or None (same cost whichever part is wrong)."""
-    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    email = email.strip().lower()
+    # No address contains NUL (and PostgreSQL cannot compare with one): no such user.
+    user = (
+        None if "\x00" in email else session.exec(select(User).where(User.email == email)).first()
+    )
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):

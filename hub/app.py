@@ -43,6 +43,12 @@ log = logging.getLogger("hub.requests")
 
 STATIC = pathlib.Path(__file__).resolve().parent / "static"
 SESSION_MAX_AGE = 14 * 24 * 3600
+SECURITY_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
 
 
 class RequestLogMiddleware:
@@ -62,6 +68,8 @@ class RequestLogMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # No other site may frame the portal (clickjacking its buttons).
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
             await send(message)
 
         try:

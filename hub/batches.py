@@ -51,6 +51,14 @@ Amount = Annotated[Decimal, BeforeValidator(_exact_decimal)]
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL cannot store NUL in text, and no invoice needs one.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
 
 class LineIn(_Strict):
     """One invoice line as the API accepts it."""
@@ -143,7 +151,7 @@ def parse(model: type[BaseModel], body: bytes) -> Any:
     """Parse and validate a JSON body, raising InputError with field-level details."""
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (ValueError, RecursionError) as err:  # bad JSON, bad UTF-8, absurd nesting
         raise InputError(400, "malformed_json", f"The body is not valid JSON: {err}") from err
     if not isinstance(data, dict):
         raise InputError(400, "malformed_json", "The body must be a JSON object.")

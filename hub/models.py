@@ -101,6 +101,9 @@ class User(SQLModel, table=True):
     role: str = Field(default=Role.member.value, max_length=20)
     created_at: dt.datetime = _now_field()
     last_login_at: dt.datetime | None = _time_field()
+    #: Sessions carry the value current at login; logging out bumps it, so a copy of
+    #: any earlier session cookie stops working.
+    session_epoch: int = 0
 
     @property
     def is_admin(self) -> bool:

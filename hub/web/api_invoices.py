@@ -23,7 +23,7 @@ from hub.batches import (
 )
 from hub.models import Invoice, InvoiceBatch
 from hub.web.api import api_key_required
-from hub.web.common import api_error, digits, hub_state
+from hub.web.common import MAX_ID, api_error, digits, hub_state
 
 MAX_BODY = 16 * 1024 * 1024  # a 10,000-invoice batch fits comfortably
 
@@ -57,7 +57,8 @@ def _own(session: Session, model: Any, object_id: int, org_id: int) -> Any:
 
 def _id(request: Request) -> int | None:
     raw = str(request.path_params.get("id", ""))
-    return digits(raw)
+    number = digits(raw)
+    return number if number is not None and number <= MAX_ID else None
 
 
 @api_key_required

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from hub.accounts import authenticate
+from hub.models import User
 from hub.web.common import checked_form, current_viewer, flash, hub_state, redirect, render
 
 
@@ -17,7 +19,14 @@ def _safe_next(target: str | None) -> str:
     if not target:
         return "/integrations"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 32 for c in target)
+    ):
         return "/integrations"
     return target
 
@@ -51,12 +60,23 @@ async def login(request: Request) -> Response:
     # A new session on login: nothing set before it (a planted session id) survives.
     request.session.clear()
     request.session["user_id"] = user.id
+    request.session["epoch"] = user.session_epoch
     return redirect(target)
 
 
 async def logout(request: Request) -> Response:
-    """End the session."""
+    """End the session, and every other copy of it."""
     await checked_form(request)
+    user_id = request.session.get("user_id")
+    if isinstance(user_id, int):
+
+        def bump(session: Session) -> None:
+            user = session.get(User, user_id)
+            if user is not None:
+                user.session_epoch += 1
+                session.add(user)
+
+        await hub_state(request).db.run(bump)
     request.session.clear()
     flash(request, "You are logged out.")
     return redirect("/login")

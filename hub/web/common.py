@@ -121,8 +121,8 @@ async def current_viewer(request: Request) -> Viewer | None:
 
     def load(session: Any) -> Viewer | None:
         user = session.get(User, user_id)
-        if user is None:
-            return None
+        if user is None or user.session_epoch != request.session.get("epoch"):
+            return None  # logged out since this cookie was issued
         org = session.get(Organization, user.organization_id)
         return Viewer(user, org) if org is not None else None
 
@@ -179,7 +179,7 @@ def int_param(request: Request, name: str) -> int:
     """A path parameter that must be a positive integer (404 otherwise)."""
     raw = str(request.path_params.get(name, ""))
     number = digits(raw)
-    if number is None:
+    if number is None or number > MAX_ID:
         raise HTTPException(404, "Not found")
     return number
 
@@ -192,6 +192,10 @@ def digits(raw: str | None, *, most: int = 17) -> int | None:
     if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > most:
         return None
     return int(raw)
+
+
+#: The largest id a table holds (32-bit integer keys).
+MAX_ID = 2**31 - 1
 
 
 def plain(status: int, text: str) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -40,7 +41,7 @@ async def receive(request: Request) -> Response:
     state = hub_state(request)
     slug = request.path_params["slug"]
     if not state.plugins.has_hook(slug, "handle_webhook"):
-        return plain(404, "Not Found")  # the same answer as any unknown path
+        raise HTTPException(404, "Not Found")  # the same answer as any unknown path
     body = await _body(request)
     if body is None:
         metrics.WEBHOOK_DELIVERIES.labels(slug, "too_large").inc()

@@ -142,6 +142,7 @@ def upgrade() -> None:
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_login_at', hub.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('session_epoch', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('email')

@@ -85,7 +85,7 @@ def parse(body: bytes) -> list[ChangeEvent]:
     """Parse a verified body (either format) into change events; raise a 400 if malformed."""
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as err:
+    except (ValueError, RecursionError) as err:  # not JSON, not UTF-8, absurdly nested
         raise WebhookRejected("the body is not JSON", status_code=400) from err
     try:
         if isinstance(payload, list):
