@@ -73,11 +73,13 @@ def enqueue(
 ) -> Job | None:
     """Add a job in the caller's transaction; None when ``unique_key`` is already live.
 
-    A job for a connection that needs reconnecting is created parked.
+    When the live job with that key is running, it is marked to run once more after
+    it finishes, so a change made while it runs is never missed. A job for a
+    connection that needs reconnecting is created parked.
     """
     if unique_key is not None:
         live = session.exec(
-            select(Job.id).where(
+            select(Job).where(
                 Job.unique_key == unique_key,
                 col(Job.state).in_(
                     [JobState.queued.value, JobState.running.value, JobState.parked.value]
@@ -85,6 +87,10 @@ def enqueue(
             )
         ).first()
         if live is not None:
+            if live.state == JobState.running.value and not live.rerun:
+                # It may have read its data before this change: run it once more after.
+                live.rerun = True
+                session.add(live)
             return None
     state = JobState.queued.value
     if connection_id is not None:
@@ -184,6 +190,7 @@ class Queue:
                 job.locked_by = self.worker_id
                 job.lease_expires_at = now + self.lease
                 job.attempts += 1
+                job.rerun = False  # this run sees everything committed until now
                 job.updated_at = now
                 session.add(job)
             return jobs
@@ -225,11 +232,26 @@ class Queue:
         if run_at is not None:
             values["run_at"] = run_at
         with self.db.session() as session:
-            session.execute(
-                sa.update(Job)
-                .where(col(Job.id) == job.id, col(Job.locked_by) == self.worker_id)
-                .values(**values)
-            )
+            mine = col(Job.id) == job.id, col(Job.locked_by) == self.worker_id
+            if state == JobState.succeeded:
+                # Asked to run again while it ran: back to the queue instead of done.
+                again = session.execute(
+                    sa.update(Job)
+                    .where(*mine, col(Job.rerun).is_(True))
+                    .values(
+                        state=JobState.queued.value,
+                        rerun=False,
+                        attempts=0,
+                        run_at=now,
+                        updated_at=now,
+                        last_error=None,
+                        lease_expires_at=None,
+                        locked_by=None,
+                    )
+                )
+                if getattr(again, "rowcount", 0):
+                    return
+            session.execute(sa.update(Job).where(*mine).values(**values))
 
 
 # --- the worker ---------------------------------------------------------------------------

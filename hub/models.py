@@ -325,6 +325,8 @@ class Job(SQLModel, table=True):
     max_attempts: int = 12
     run_at: dt.datetime = _now_field()
     locked_by: str | None = Field(default=None, max_length=100)
+    #: Set when the job's work changed while it ran: it runs once more afterwards.
+    rerun: bool = False
     lease_expires_at: dt.datetime | None = _time_field()
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: dt.datetime = _now_field()

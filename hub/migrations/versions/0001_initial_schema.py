@@ -234,6 +234,7 @@ def upgrade() -> None:
     sa.Column('max_attempts', sa.Integer(), nullable=False),
     sa.Column('run_at', hub.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('locked_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('rerun', sa.Boolean(), nullable=False),
     sa.Column('lease_expires_at', hub.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
