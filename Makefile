@@ -27,6 +27,9 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict hub
 	$(BIN)/python -m hub.docs_gen --check
 
+drills: $(STAMP)
+	$(BIN)/python drills/run_all.py $(DRILLS_ARGS)
+
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 

@@ -378,9 +378,7 @@ class Worker:
     async def _run(self, job: Job) -> None:
         run = HANDLERS.get(job.kind)
         if run is None:
-            await asyncio.to_thread(
-                self.queue.finish, job, JobState.dead, error=f"no handler for job kind {job.kind}"
-            )
+            await self._record(job, JobState.dead, error=f"no handler for job kind {job.kind}")
             return
         try:
             await run(self.services, job)
@@ -405,7 +403,27 @@ class Worker:
 
     async def _outcome(self, job: Job, label: str, state: JobState, error: str | None) -> None:
         metrics.JOBS.labels(job.kind, label).inc()
-        await asyncio.to_thread(self.queue.finish, job, state, error=error)
+        await self._record(job, state, error=error)
+
+    async def _record(
+        self, job: Job, state: JobState, *, error: str | None, run_at: dt.datetime | None = None
+    ) -> None:
+        """Save a job's outcome, waiting out a database outage instead of dropping it.
+
+        Until it is saved the job stays leased (the heartbeat keeps renewing it), so
+        no other worker runs it meanwhile.
+        """
+        delay = 0.5
+        while True:
+            try:
+                await asyncio.to_thread(self.queue.finish, job, state, error=error, run_at=run_at)
+                return
+            except Exception:
+                if self._stopping.is_set():
+                    raise  # the lease brings the job back to another worker
+                log.exception("saving the outcome of job %s failed; trying again", job.id)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     async def _retry(self, job: Job, error: str, *, retry_after: float | None = None) -> None:
         if job.attempts >= job.max_attempts:
@@ -417,10 +435,6 @@ class Worker:
         delay = backoff_seconds(job.attempts, retry_after=retry_after)
         metrics.JOBS.labels(job.kind, "retried").inc()
         log.info("job %s (%s) retries in %.1fs: %s", job.id, job.kind, delay, error)
-        await asyncio.to_thread(
-            self.queue.finish,
-            job,
-            JobState.queued,
-            error=error,
-            run_at=utcnow() + dt.timedelta(seconds=delay),
+        await self._record(
+            job, JobState.queued, error=error, run_at=utcnow() + dt.timedelta(seconds=delay)
         )
