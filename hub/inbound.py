@@ -156,6 +156,11 @@ def apply_updates(
         link.remote_updated_at = update.remote_updated_at or link.remote_updated_at
         link.updated_at = utcnow()
         session.add(link)
+        unpushed = link.pushed_version is not None and invoice.version > link.pushed_version
+        if unpushed and invoice.status == InvoiceStatus.void.value and not update.deleted:
+            # Voided here, and the void is still on its way: the provider's view
+            # predates it and must not undo it.
+            continue
         message = _apply_to_invoice(invoice, update, name)
         if message is None:
             continue
