@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 #: Invoices handed to ``sync_batch`` per call; results are saved after each call, so
 #: progress shows while a large batch is pushed and a crash repeats at most one chunk.
-CHUNK = 300
+CHUNK = 500
 INVOICE = "invoice"
 
 
