@@ -11,42 +11,9 @@ from harness import Stack
 from portal import Org
 from results import DrillResult, wait_for
 
-ITEMS = ["07_002_0106_8_3", "07_004_0132_8_3", "07_001_0106_8_3"]
+from hub.samples import batch_document
 
-
-def make_batch(count: int, prefix: str, *, participants: int = 25) -> dict[str, Any]:
-    """A batch of ``count`` invoices over a handful of participants and items."""
-    return {
-        "reference": f"{prefix} drill batch of {count}",
-        "invoices": [
-            {
-                "number": f"{prefix}-{n:05d}",
-                "participant": {
-                    "id": f"P-{n % participants:03d}",
-                    "name": f"Participant {n % participants:03d}",
-                    "email": f"p{n % participants}@example.com",
-                },
-                "issue_date": "2026-11-23",
-                "due_date": "2026-12-07",
-                "currency": "AUD",
-                "lines": [
-                    {
-                        "description": "Support coordination",
-                        "item_code": ITEMS[n % 3],
-                        "quantity": "1.5",
-                        "unit_price": "100.14",
-                    },
-                    {
-                        "description": "Travel",
-                        "item_code": ITEMS[(n + 1) % 3],
-                        "quantity": "1",
-                        "unit_price": "12.50",
-                    },
-                ],
-            }
-            for n in range(count)
-        ],
-    }
+make_batch = batch_document  # the same invoices the end-to-end tests push
 
 
 FINISHED = ("synced", "partially_synced", "failed")
@@ -113,9 +80,7 @@ def audit_push(
     names = Counter(str(c.get("DisplayName")) for c in customers)
     extra_customers = sum(n - 1 for n in names.values() if n > 1)
     if len(customers) != participants or extra_customers:
-        details.append(
-            f"{len(customers)} customers in QuickBooks for {participants} participants"
-        )
+        details.append(f"{len(customers)} customers in QuickBooks for {participants} participants")
         duplicated += max(extra_customers, len(customers) - participants, 0)
     return PushAudit(len(invoices), lost, duplicated, details)
 

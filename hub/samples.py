@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import Any
 
 from hub.batches import BatchIn
 
@@ -49,3 +50,42 @@ def sample_batch(today: dt.date, count: int = 5, *, seed: int | None = None) -> 
         )
     reference = f"Sample fortnight {today:%d %b %Y} {stamp}"
     return BatchIn.model_validate({"reference": reference, "invoices": invoices})
+
+
+def batch_document(count: int, prefix: str = "INV", *, participants: int = 25) -> dict[str, Any]:
+    """An API batch body of ``count`` invoices over a few participants and item codes.
+
+    Invoice numbers are ``{prefix}-00000`` upwards; tests, drills and benchmarks use it.
+    """
+    codes = [code for code, _description, _price in SERVICES]
+    return {
+        "reference": f"{prefix} batch of {count}",
+        "invoices": [
+            {
+                "number": f"{prefix}-{n:05d}",
+                "participant": {
+                    "id": f"P-{n % participants:03d}",
+                    "name": f"Participant {n % participants:03d}",
+                    "email": f"p{n % participants}@example.com",
+                },
+                "issue_date": "2026-11-23",
+                "due_date": "2026-12-07",
+                "currency": "AUD",
+                "lines": [
+                    {
+                        "description": "Support coordination",
+                        "item_code": codes[n % 3],
+                        "quantity": "1.5",
+                        "unit_price": "100.14",
+                    },
+                    {
+                        "description": "Travel",
+                        "item_code": codes[(n + 1) % 3],
+                        "quantity": "1",
+                        "unit_price": "12.50",
+                    },
+                ],
+            }
+            for n in range(count)
+        ],
+    }

@@ -28,44 +28,11 @@ from hub_support import (
 
 import hub.jobs
 from hub.models import Job, SyncLink
+from hub.samples import batch_document
 from hub.testing import csrf_from
 
-ITEMS = ["07_002_0106_8_3", "07_004_0132_8_3", "07_001_0106_8_3"]
-
-
-def make_batch(count: int, *, prefix: str = "INV", participants: int = 25) -> dict[str, Any]:
-    """A batch of ``count`` invoices over a handful of participants and items."""
-    return {
-        "reference": f"{prefix} batch of {count}",
-        "invoices": [
-            {
-                "number": f"{prefix}-{n:05d}",
-                "participant": {
-                    "id": f"P-{n % participants:03d}",
-                    "name": f"Participant {n % participants:03d}",
-                    "email": f"p{n % participants}@example.com",
-                },
-                "issue_date": "2026-11-23",
-                "due_date": "2026-12-07",
-                "currency": "AUD",
-                "lines": [
-                    {
-                        "description": "Support coordination",
-                        "item_code": ITEMS[n % 3],
-                        "quantity": "1.5",
-                        "unit_price": "100.14",
-                    },
-                    {
-                        "description": "Travel",
-                        "item_code": ITEMS[(n + 1) % 3],
-                        "quantity": "1",
-                        "unit_price": "12.50",
-                    },
-                ],
-            }
-            for n in range(count)
-        ],
-    }
+# The same invoices drills and benchmarks push.
+make_batch = batch_document
 
 
 @pytest.fixture
