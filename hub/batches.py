@@ -228,6 +228,7 @@ def create_batch(
     session.flush()
     assert batch.id is not None
     participants = _upsert_participants(session, organization_id, batch_in)
+    created: list[tuple[Invoice, InvoiceIn]] = []
     for invoice_in in batch_in.invoices:
         total = sum((_line_amount(line) for line in invoice_in.lines), Decimal("0")).quantize(CENT)
         invoice = Invoice(
@@ -245,7 +246,9 @@ def create_batch(
             updated_at=now,
         )
         session.add(invoice)
-        session.flush()
+        created.append((invoice, invoice_in))
+    session.flush()  # one multi-row INSERT, which returns every id
+    for invoice, invoice_in in created:
         assert invoice.id is not None
         _add_lines(session, invoice.id, invoice_in.lines)
     for connection in live_connections(session, organization_id):
@@ -267,7 +270,7 @@ def _upsert_participants(
             )
         ).all()
     }
-    ids: dict[str, int] = {}
+    rows: dict[str, Participant] = {}
     for ref, participant_in in wanted.items():
         participant = existing.get(ref) or Participant(
             organization_id=organization_id, external_ref=ref, name=participant_in.name
@@ -275,10 +278,9 @@ def _upsert_participants(
         participant.name = participant_in.name
         participant.email = participant_in.email or participant.email
         session.add(participant)
-        session.flush()
-        assert participant.id is not None
-        ids[ref] = participant.id
-    return ids
+        rows[ref] = participant
+    session.flush()
+    return {ref: participant.id for ref, participant in rows.items() if participant.id is not None}
 
 
 def _add_lines(session: Session, invoice_id: int, lines: list[LineIn]) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 
 from hub import metrics
-from hub.ratelimit import AccountLimiter
+from hub.db import utcnow
+from hub.ratelimit import AccountLimiter, Unlimited
 from hub.types import RateLimits
 
 log = logging.getLogger(__name__)
@@ -28,17 +29,21 @@ class _SharedTransport(httpx.AsyncBaseTransport):
         limiter: AccountLimiter | None,
         account_key: str | None,
         limits: RateLimits | None,
+        unlimited: list[Unlimited] | None = None,
     ) -> None:
         self.inner = inner
         self.integration = integration
         self.limiter = limiter
         self.account_key = account_key
         self.limits = limits
+        self.unlimited = unlimited
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self.limiter and self.account_key and self.limits:
             async with self.limiter.slot(self.account_key, request.url.path, self.limits):
                 return await self._send(request)
+        if self.unlimited is not None:
+            self.unlimited.append(Unlimited(utcnow(), request.url.path))
         return await self._send(request)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
@@ -82,10 +87,18 @@ class ProviderHttp:
         *,
         account_key: str | None = None,
         limits: RateLimits | None = None,
+        unlimited: list[Unlimited] | None = None,
         **kwargs: Any,
     ) -> httpx.AsyncClient:
-        """A client for one integration; with ``account_key`` and ``limits``, limited."""
-        transport = _SharedTransport(self._pool(), integration, self.limiter, account_key, limits)
+        """A client for one integration; with ``account_key`` and ``limits``, limited.
+
+        Without them, requests are sent at once and, when ``unlimited`` is given,
+        noted there, so they can be counted once the account is known
+        (:meth:`~hub.ratelimit.AccountLimiter.count_past`).
+        """
+        transport = _SharedTransport(
+            self._pool(), integration, self.limiter, account_key, limits, unlimited
+        )
         return httpx.AsyncClient(
             transport=transport, timeout=DEFAULT_TIMEOUT, follow_redirects=False, **kwargs
         )

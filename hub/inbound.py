@@ -32,7 +32,7 @@ from hub.models import (
     WebhookDelivery,
     WebhookEvent,
 )
-from hub.sync import connection_context, load_connection
+from hub.sync import INVOICE, connection_context, load_connection
 from hub.types import ChangeEvent, ChangeSet, InvoiceUpdate
 
 if TYPE_CHECKING:
@@ -89,12 +89,14 @@ async def apply_events(services: Services, job: Job) -> None:
 
 async def apply_rows(services: Services, connection: Connection, rows: list[WebhookEvent]) -> None:
     """Ask the plugin what the events changed, then update invoices and mark events done."""
-    if not services.plugins.has_hook(connection.integration, "apply_changes"):
+    echoes = await services.db.read(lambda session: _echoes(session, connection, rows))
+    news = [row for row in rows if row.id not in echoes]
+    if not news or not services.plugins.has_hook(connection.integration, "apply_changes"):
         updates: Sequence[InvoiceUpdate] = []
     else:
         async with connection_context(services, connection) as ctx:
             updates = await services.plugins.hook(connection.integration, "apply_changes")(
-                ctx=ctx, events=[event_from_row(r) for r in rows]
+                ctx=ctx, events=[event_from_row(r) for r in news]
             )
         if updates is None:
             raise Transient(f"the {connection.integration} plugin returned no updates")
@@ -108,6 +110,45 @@ async def apply_rows(services: Services, connection: Connection, rows: list[Webh
             session.add(row)
 
     await services.db.run(save)
+
+
+def _echoes(session: Session, connection: Connection, rows: list[WebhookEvent]) -> set[int | None]:
+    """Ids of events that report only the creation of an invoice, and tell nothing new.
+
+    The creation of an invoice the host does not link is none of its business (an
+    invoice made directly in the provider, or one of its own pushes whose result is
+    not saved yet: the host knows what it sent). The creation of one it links is
+    news only when the host has not seen a state since (an invoice found, not
+    created). Reading those invoices would spend the account's limits on nothing.
+    """
+    created = {
+        row.entity_id
+        for row in rows
+        if row.operation == "create" and row.entity.casefold() == INVOICE
+    }
+    if not created:
+        return set()
+    known = dict(
+        session.exec(
+            select(SyncLink.remote_id, SyncLink.remote_updated_at).where(
+                SyncLink.connection_id == connection.id,
+                SyncLink.kind == INVOICE,
+                col(SyncLink.remote_id).in_(list(created)),
+            )
+        ).all()
+    )
+    return {
+        row.id
+        for row in rows
+        if row.entity_id in created
+        and row.operation == "create"
+        and row.entity.casefold() == INVOICE
+        and (row.entity_id not in known or _seen_since(known[row.entity_id], row.occurred_at))
+    }
+
+
+def _seen_since(seen: dt.datetime | None, moment: dt.datetime) -> bool:
+    return seen is not None and moment <= seen
 
 
 def _newer(update: InvoiceUpdate, link: SyncLink) -> bool:

@@ -24,6 +24,7 @@ from hub.http import ProviderHttp
 from hub.jobs import enqueue
 from hub.models import Connection, ConnectionStatus, OAuthState
 from hub.plugins import Integration, PluginHost
+from hub.ratelimit import Unlimited, account_key
 from hub.types import (
     AuthorizeContext,
     CallbackContext,
@@ -261,7 +262,10 @@ class OAuthFlow:
                 ) from err
             return tokens_from_response(dict(token), oauth)
 
-        async with self.http.client(integration.slug) as http:
+        # The account is known only once the plugin has answered, so the requests
+        # it makes on the way are counted against the account's limits afterwards.
+        sent: list[Unlimited] = []
+        async with self.http.client(integration.slug, unlimited=sent) as http:
             ctx = CallbackContext(
                 config=integration.config,
                 info=integration.info,
@@ -273,6 +277,12 @@ class OAuthFlow:
             account = await self.plugins.hook(integration.slug, "callback")(ctx=ctx)
         if not isinstance(account, ConnectedAccount):
             raise Rejected(f"the {integration.info.name} plugin returned no account")
+        if self.http.limiter is not None:
+            await self.http.limiter.count_past(
+                account_key(integration.slug, account.external_account_id),
+                sent,
+                integration.info.rate_limits,
+            )
         return account
 
     def _save_connection(
@@ -308,8 +318,11 @@ class OAuthFlow:
         if connection.id is not None and self.plugins.has_hook(integration.slug, "pull_changes"):
             # Catch up on whatever changed in the provider while access was lost.
             enqueue(
-                session, "reconcile", {"connection_id": connection.id},
-                connection_id=connection.id, unique_key=f"reconcile:{connection.id}",
+                session,
+                "reconcile",
+                {"connection_id": connection.id},
+                connection_id=connection.id,
+                unique_key=f"reconcile:{connection.id}",
             )
         if reconnected:
             resumed = resume_jobs(session, connection)

@@ -18,7 +18,8 @@ import datetime as dt
 import re
 import weakref
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -28,9 +29,10 @@ from hub.db import Database, utcnow
 from hub.models import RateLimitSlot
 from hub.types import RateLimits
 
-#: Counting windows are a little wider than the provider's, so clock skew and
-#: network jitter never push a request over the provider's own count.
-SECOND = dt.timedelta(seconds=1.2)
+#: Counting windows are a little wider than the provider's, so the time between
+#: taking a slot and the request reaching the provider, which varies on a busy
+#: machine, never pushes a request over the provider's own count.
+SECOND = dt.timedelta(seconds=1.1)
 MINUTE = dt.timedelta(seconds=61)
 POLL = 0.02
 
@@ -38,6 +40,24 @@ POLL = 0.02
 @lru_cache(maxsize=64)
 def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
+
+
+def account_key(integration: str, external_account_id: str | None) -> str:
+    """The key an external account's requests are counted under."""
+    return f"{integration}:{external_account_id}"
+
+
+@dataclass(frozen=True)
+class Unlimited:
+    """A request sent before its account was known (an OAuth callback's)."""
+
+    started_at: dt.datetime
+    path: str
+
+
+def _bucket(path: str, limits: RateLimits) -> str:
+    """The path limit a request to ``path`` also counts against ("" for none)."""
+    return next((p.pattern for p in limits.paths if _compiled(p.pattern).search(path)), "")
 
 
 class AccountLimiter:
@@ -70,7 +90,7 @@ class AccountLimiter:
     @contextlib.asynccontextmanager
     async def slot(self, account_key: str, path: str, limits: RateLimits) -> AsyncIterator[None]:
         """Wait for a slot for one request, hold it while the request runs."""
-        bucket = next((p.pattern for p in limits.paths if _compiled(p.pattern).search(path)), "")
+        bucket = _bucket(path, limits)
         async with self._semaphore(account_key, limits):
             slot_id = await self._acquire(account_key, bucket, limits)
             try:
@@ -86,13 +106,17 @@ class AccountLimiter:
             await asyncio.sleep(max(POLL, min(wait, 1.0)))
 
     def _try(self, account_key: str, bucket: str, limits: RateLimits) -> tuple[int | None, float]:
-        now = self.clock()
         with self.db.session() as session:
-            if not self.db.is_sqlite:
+            if self.db.is_sqlite:
+                session.connection()  # begins the transaction: takes the write lock
+            else:
                 session.execute(
                     sa.text("SELECT pg_advisory_xact_lock(:k)"),
                     {"k": zlib.crc32(account_key.encode())},
                 )
+            # Read the clock once the account is ours: time spent waiting for the
+            # lock must not count as time the request was already under way.
+            now = self.clock()
             wait = self._wait_needed(session, account_key, bucket, limits, now)
             if wait > 0:
                 return None, wait
@@ -122,9 +146,7 @@ class AccountLimiter:
             return POLL
         checks: list[tuple[dt.timedelta, int, str | None]] = [(MINUTE, limits.per_minute, None)]
         if limits.per_second:
-            # A request counted here reaches the provider a little later, and that
-            # delay varies on a busy machine: keep one request of headroom.
-            checks.append((SECOND, max(1, limits.per_second - 1), None))
+            checks.append((SECOND, limits.per_second, None))
         for path_limit in limits.paths:
             if path_limit.pattern == bucket:
                 checks.append((MINUTE, path_limit.per_minute, bucket))
@@ -148,6 +170,28 @@ class AccountLimiter:
                 else:
                     wait = max(wait, POLL)
         return wait
+
+    async def count_past(
+        self, account_key: str, requests: Sequence[Unlimited], limits: RateLimits
+    ) -> None:
+        """Count requests already sent for ``account_key`` against its windows."""
+        if not requests:
+            return
+
+        def count() -> None:
+            with self.db.session() as session:
+                for request in requests:
+                    session.add(
+                        RateLimitSlot(
+                            account_key=account_key,
+                            bucket=_bucket(request.path, limits),
+                            started_at=request.started_at,
+                            finished_at=request.started_at,
+                            lease_expires_at=request.started_at,
+                        )
+                    )
+
+        await asyncio.to_thread(count)
 
     async def _release(self, slot_id: int) -> None:
         def release() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import functools
 import logging
 from collections.abc import AsyncIterator
@@ -31,6 +32,7 @@ from hub.models import (
     Participant,
     SyncLink,
 )
+from hub.ratelimit import account_key
 from hub.types import (
     BatchPayload,
     BatchSyncResult,
@@ -100,9 +102,10 @@ async def connection_context(
         handed["token"] = token
         return token
 
-    account_key = f"{connection.integration}:{connection.external_account_id}"
     async with services.http.client(
-        connection.integration, account_key=account_key, limits=integration.info.rate_limits
+        connection.integration,
+        account_key=account_key(connection.integration, connection.external_account_id),
+        limits=integration.info.rate_limits,
     ) as http:
         yield ConnectionContext(
             config=integration.config,
@@ -184,6 +187,13 @@ def invoice_payloads(
     return payloads
 
 
+def later(known: dt.datetime | None, seen: dt.datetime | None) -> dt.datetime | None:
+    """The later of two remote change times, either of which may be unknown."""
+    if known is None or seen is None:
+        return seen or known
+    return max(known, seen)
+
+
 def save_link_updates(
     session: Session, connection_id: int, updates: tuple[LinkUpdate, ...]
 ) -> None:
@@ -203,6 +213,7 @@ def save_link_updates(
             "local_key": local_key,
             "remote_id": update.remote.remote_id,
             "remote_version": update.remote.remote_version,
+            "remote_updated_at": update.remote.remote_updated_at,
             "state": LinkState.synced.value,
             "attempts": 0,
             "synced_at": now,
@@ -217,6 +228,7 @@ def save_link_updates(
         set_={
             "remote_id": statement.excluded.remote_id,
             "remote_version": statement.excluded.remote_version,
+            "remote_updated_at": statement.excluded.remote_updated_at,
             "state": statement.excluded.state,
             "synced_at": statement.excluded.synced_at,
             "updated_at": statement.excluded.updated_at,
@@ -264,15 +276,21 @@ def _record_results(
     by_id = {r.invoice_id: r for r in result.invoices}
     synced = failed = retryable = 0
     now = utcnow()
-    for payload in payloads:
-        outcome = by_id.get(payload.id)
-        link = session.exec(
+    existing = {
+        link.local_key: link
+        for link in session.exec(
             select(SyncLink).where(
                 SyncLink.connection_id == connection.id,
                 SyncLink.kind == INVOICE,
-                SyncLink.local_key == str(payload.id),
+                col(SyncLink.local_key).in_([str(payload.id) for payload in payloads]),
             )
-        ).first() or SyncLink(connection_id=connection.id, kind=INVOICE, local_key=str(payload.id))
+        ).all()
+    }
+    for payload in payloads:
+        outcome = by_id.get(payload.id)
+        link = existing.get(str(payload.id)) or SyncLink(
+            connection_id=connection.id, kind=INVOICE, local_key=str(payload.id)
+        )
         link.attempts += 1
         link.updated_at = now
         if outcome is None:
@@ -282,6 +300,7 @@ def _record_results(
         elif outcome.remote is not None:
             link.remote_id = outcome.remote.remote_id
             link.remote_version = outcome.remote.remote_version
+            link.remote_updated_at = later(link.remote_updated_at, outcome.remote.remote_updated_at)
             link.remote_number = outcome.remote_number
             link.state = LinkState.synced.value
             link.last_error = link.last_error_code = link.support_reference = None

@@ -199,10 +199,19 @@ class ConnectedAccount:
 
 @dataclass(frozen=True)
 class RemoteRef:
-    """A remote object known to the host: its id and version (QuickBooks: SyncToken)."""
+    """A remote object known to the host: its id and version (QuickBooks: SyncToken).
+
+    ``remote_updated_at`` is when the provider last changed the object, as the
+    provider reports it (QuickBooks: ``MetaData.LastUpdatedTime``). Set it on an
+    invoice that ``sync_batch`` has just *created* from the host's data: the host then
+    knows the provider's state at that time without reading it, and skips the
+    webhook that only reports the creation (see :class:`ChangeEvent`). Leave it
+    unset for an object found rather than created, whose state the host has not seen.
+    """
 
     remote_id: str
     remote_version: str | None = None
+    remote_updated_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -349,7 +358,13 @@ class WebhookDelivery:
 
 @dataclass(frozen=True)
 class ChangeEvent:
-    """One change in the provider, from a webhook or reconciliation."""
+    """One change in the provider, from a webhook or reconciliation.
+
+    ``entity`` is the provider's name for the object. For an ``invoice`` (any case)
+    the host matches ``entity_id`` to its invoice links and keeps ``create`` events
+    from the plugin unless they may tell it something: not for an invoice it does
+    not link, nor for one whose state it has seen since (the echo of its own push).
+    """
 
     external_account_id: str
     entity: str

@@ -82,6 +82,16 @@ def test_connect_stores_encrypted_tokens_and_confirms(admin_client, hub_db, http
     assert row["external_account_id"] == "acct-1"
 
 
+def test_requests_made_while_connecting_count_against_the_accounts_limits(
+    admin_client, hub_db, httpx_mock
+):
+    connect(admin_client, httpx_mock)
+    with hub_db.engine.connect() as raw:
+        slots = raw.execute(sa.text("SELECT account_key FROM ratelimitslot")).scalars().all()
+    # The plugin read the account's details before the host knew which account it was.
+    assert slots == ["fakeledger:acct-1"]
+
+
 def test_state_is_single_use(admin_client, httpx_mock):
     params = start_connect(admin_client)
     mock_provider(httpx_mock)

@@ -256,9 +256,18 @@ def invoice_update(invoice: Mapping[str, Any]) -> InvoiceUpdate:
     )
 
 
-def deleted_invoice_update(
-    remote_id: str, occurred_at: dt.datetime | None = None
-) -> InvoiceUpdate:
+def remote_ref(obj: Mapping[str, Any]) -> RemoteRef:
+    """The id, SyncToken and last-change time of a QuickBooks object."""
+    meta = obj.get("MetaData") or {}
+    updated = meta.get("LastUpdatedTime") if isinstance(meta, Mapping) else None
+    return RemoteRef(
+        str(obj["Id"]),
+        _optional_text(obj.get("SyncToken")),
+        parse_datetime(str(updated)) if updated else None,
+    )
+
+
+def deleted_invoice_update(remote_id: str, occurred_at: dt.datetime | None = None) -> InvoiceUpdate:
     """An update saying the invoice no longer exists in QuickBooks."""
     return InvoiceUpdate(
         remote_id=remote_id,

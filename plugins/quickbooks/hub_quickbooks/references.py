@@ -35,6 +35,7 @@ from hub_quickbooks.mapping import (
     display_name,
     item_body,
     item_name,
+    remote_ref,
     select_in,
 )
 
@@ -73,13 +74,10 @@ class References:
 
     def link(self, kind: str, local_key: str, obj: Mapping[str, Any]) -> str:
         """Record that ``local_key`` maps to the QuickBooks object ``obj``."""
-        remote_id = str(obj["Id"])
-        version = obj.get("SyncToken")
-        self.links.append(
-            LinkUpdate(kind, local_key, RemoteRef(remote_id, str(version) if version else None))
-        )
-        (self.customers if kind == CUSTOMER else self.items)[local_key] = remote_id
-        return remote_id
+        ref = remote_ref(obj)
+        self.links.append(LinkUpdate(kind, local_key, ref))
+        (self.customers if kind == CUSTOMER else self.items)[local_key] = ref.remote_id
+        return ref.remote_id
 
 
 async def resolve(
@@ -169,9 +167,7 @@ async def _customers(
             existing = _existing_id(answer.fault)
             if existing and owners.get(existing, participant.id) == participant.id:
                 taken_by[existing] = (participant, name, answer.fault)
-            elif answer.fault.has_code(DUPLICATE_NAME) and name != disambiguated_name(
-                participant
-            ):
+            elif answer.fault.has_code(DUPLICATE_NAME) and name != disambiguated_name(participant):
                 retry.append((participant, disambiguated_name(participant)))
             else:
                 refs.errors[(CUSTOMER, participant.id)] = record_error_for_fault(

@@ -28,7 +28,7 @@ from hub.types import (
 from hub_quickbooks.batching import Creation, create_all, gather_all
 from hub_quickbooks.client import QuickBooksClient
 from hub_quickbooks.errors import DUPLICATE_DOC_NUMBER, record_error_for_fault
-from hub_quickbooks.mapping import JsonObject, chunks, invoice_body, select_in
+from hub_quickbooks.mapping import JsonObject, chunks, invoice_body, remote_ref, select_in
 from hub_quickbooks.references import IN_SIZE, References, resolve
 from hub_quickbooks.updates import void_invoice
 
@@ -127,7 +127,7 @@ async def _create(
     duplicates: list[tuple[InvoicePayload, RecordError]] = []
     for invoice, creation, answer in zip(invoices, creations, answers, strict=True):
         if answer.obj is not None:
-            results[invoice.id] = _result(invoice, answer.obj)
+            results[invoice.id] = _result(invoice, answer.obj, created=True)
             continue
         assert answer.fault is not None
         error = record_error_for_fault(
@@ -183,7 +183,7 @@ def _match(
         (row for row in rows if _customer_of(row) == customer_id), key=lambda r: _int(r["Id"])
     )
     if own:
-        return _result(invoice, own[0])
+        return _result(invoice, own[0], created=False)
     other = rows[0].get("CustomerRef") or {}
     name = other.get("name") if isinstance(other, Mapping) else None
     return InvoiceResult(
@@ -198,12 +198,13 @@ def _match(
     )
 
 
-def _result(invoice: InvoicePayload, obj: Mapping[str, Any]) -> InvoiceResult:
-    version = obj.get("SyncToken")
+def _result(invoice: InvoicePayload, obj: Mapping[str, Any], *, created: bool) -> InvoiceResult:
+    ref = remote_ref(obj)
+    if not created:
+        # Found, not made from this payload: the hub has not seen its current state.
+        ref = RemoteRef(ref.remote_id, ref.remote_version)
     return InvoiceResult(
-        invoice.id,
-        remote=RemoteRef(str(obj["Id"]), None if version is None else str(version)),
-        remote_number=str(obj.get("DocNumber") or invoice.number),
+        invoice.id, remote=ref, remote_number=str(obj.get("DocNumber") or invoice.number)
     )
 
 

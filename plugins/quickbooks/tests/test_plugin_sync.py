@@ -116,7 +116,14 @@ def test_pushing_again_with_the_links_creates_nothing():
 
     assert len(company.live("Invoice")) == 65
     assert len(company.batches()) == writes_before  # found by DocNumber, nothing sent
-    assert [r.remote for r in second.invoices] == [r.remote for r in first.invoices]
+    assert [ids(r.remote) for r in second.invoices] == [ids(r.remote) for r in first.invoices]
+    # Created: the state QuickBooks made from the payload, and when. Found: not seen.
+    assert all(r.remote and r.remote.remote_updated_at for r in first.invoices)
+    assert not any(r.remote and r.remote.remote_updated_at for r in second.invoices)
+
+
+def ids(ref):
+    return (ref.remote_id, ref.remote_version)
 
 
 def test_pushing_again_without_links_finds_customers_by_name():
@@ -218,7 +225,7 @@ def test_a_duplicate_docnumber_answer_resolves_to_the_existing_invoice():
     company._query = blind_query  # type: ignore[method-assign]
     second = run_sync(company, batch, links=links_of(first))
 
-    assert second.invoices[0].remote == RemoteRef(existing["Id"], existing["SyncToken"])
+    assert ids(second.invoices[0].remote) == (existing["Id"], existing["SyncToken"])
     assert len(company.live("Invoice")) == 1
 
 
