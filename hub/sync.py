@@ -240,22 +240,37 @@ def save_link_updates(
 # --- pushing batches ----------------------------------------------------------------------
 
 
-def _pending_invoices(session: Session, batch_id: int, connection_id: int) -> list[Invoice]:
-    """Invoices of a batch not yet synced or refused in this connection."""
-    invoices = session.exec(
-        select(Invoice).where(Invoice.batch_id == batch_id).order_by(col(Invoice.id))
+def _pending_invoices(session: Session, batch_id: int, connection_id: int) -> list[int]:
+    """Ids of a batch's invoices not yet synced or refused in this connection."""
+    ids = session.exec(
+        select(Invoice.id).where(Invoice.batch_id == batch_id).order_by(col(Invoice.id))
     ).all()
     settled = set(
         session.exec(
             select(SyncLink.local_key).where(
                 SyncLink.connection_id == connection_id,
                 SyncLink.kind == INVOICE,
-                col(SyncLink.local_key).in_([str(invoice.id) for invoice in invoices]),
+                col(SyncLink.local_key).in_([str(i) for i in ids]),
                 col(SyncLink.state).in_([LinkState.synced.value, LinkState.failed.value]),
             )
         ).all()
     )
-    return [invoice for invoice in invoices if str(invoice.id) not in settled]
+    return [i for i in ids if i is not None and str(i) not in settled]
+
+
+def _chunk_payloads(
+    session: Session, ids: list[int], connection_id: int
+) -> tuple[list[InvoicePayload], dict[int, int]]:
+    """Payloads for some invoices, and their versions as read now.
+
+    Only a chunk's invoices are ever loaded, so a worker's memory does not grow
+    with the size of the batch.
+    """
+    invoices = list(
+        session.exec(select(Invoice).where(col(Invoice.id).in_(ids)).order_by(col(Invoice.id)))
+    )
+    versions = {invoice.id or 0: invoice.version for invoice in invoices}
+    return invoice_payloads(session, invoices, connection_id), versions
 
 
 def _record_results(
@@ -352,7 +367,7 @@ async def push_batch(services: Services, job: Job) -> None:
     assert connection.id is not None
     hook = services.plugins.hook(connection.integration, "sync_batch")
 
-    def start(session: Session) -> tuple[int, list[Invoice], dict[tuple[str, str], RemoteRef]]:
+    def start(session: Session) -> tuple[int, list[int], dict[tuple[str, str], RemoteRef]]:
         batch_sync = session.exec(
             select(BatchSync).where(
                 BatchSync.batch_id == batch_id, BatchSync.connection_id == connection.id
@@ -375,15 +390,17 @@ async def push_batch(services: Services, job: Job) -> None:
         reference = batch.reference if batch else ""
     retry_later = 0
     for offset in range(0, len(pending), CHUNK):
-        chunk = pending[offset : offset + CHUNK]
-        payloads = await services.db.read(
-            functools.partial(invoice_payloads, invoices=chunk, connection_id=connection.id or 0)
+        payloads, versions = await services.db.read(
+            functools.partial(
+                _chunk_payloads,
+                ids=pending[offset : offset + CHUNK],
+                connection_id=connection.id or 0,
+            )
         )
         async with connection_context(services, connection, links) as ctx:
             result = await hook(ctx=ctx, batch=BatchPayload(batch_id, reference, tuple(payloads)))
         if not isinstance(result, BatchSyncResult):
             raise Transient(f"the {connection.integration} plugin returned no batch result")
-        versions = {invoice.id or 0: invoice.version for invoice in chunk}
         counts = await services.db.run(
             functools.partial(
                 _record_results,

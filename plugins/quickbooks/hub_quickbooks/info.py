@@ -6,6 +6,7 @@ import base64
 import functools
 from pathlib import Path
 
+from hub.errors import StartupError
 from hub.types import (
     Capabilities,
     IntegrationInfo,
@@ -14,7 +15,7 @@ from hub.types import (
     PluginConfig,
     RateLimits,
 )
-from hub_quickbooks.environment import resolve
+from hub_quickbooks.environment import Endpoints, resolve
 
 SLUG = "quickbooks"
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
@@ -32,6 +33,33 @@ RATE_LIMITS = RateLimits(
     per_second=10,
     paths=(PathLimit(pattern="/batch", per_minute=40),),
 )
+
+
+#: What ``QUICKBOOKS_RATE_LIMITS=off`` leaves: requests limited only by the machine.
+UNLIMITED = RateLimits(max_concurrent=10_000, per_minute=10_000_000)
+
+
+def rate_limits(config: PluginConfig, endpoints: Endpoints) -> RateLimits:
+    """Intuit's limits, unless ``QUICKBOOKS_RATE_LIMITS=off`` against an emulator.
+
+    Switching them off serves to measure the hub's own costs against an emulator
+    started with ``--no-limits``; Intuit's servers always get their limits.
+    """
+    setting = (config.get("RATE_LIMITS") or "intuit").strip().lower()
+    if setting == "intuit":
+        return RATE_LIMITS
+    if setting == "off" and endpoints.emulator_url is not None:
+        return UNLIMITED
+    if setting == "off":
+        raise StartupError(
+            "QUICKBOOKS_RATE_LIMITS=off is only allowed with an emulator "
+            "(QUICKBOOKS_ENVIRONMENT set to its URL): Intuit throttles a company that "
+            "goes over its limits for a minute at a time."
+        )
+    raise StartupError(
+        f"QUICKBOOKS_RATE_LIMITS={setting!r} is not understood: set it to 'intuit' "
+        "(the default) or, with an emulator, 'off'"
+    )
 
 
 @functools.cache
@@ -64,7 +92,7 @@ def integration_info(config: PluginConfig) -> IntegrationInfo:
         ),
         callback_params=("realmId",),
         capabilities=Capabilities(webhooks=True, two_way=True, reconciliation=True),
-        rate_limits=RATE_LIMITS,
+        rate_limits=rate_limits(config, endpoints),
         help_url=HELP_URL,
         environment=endpoints.environment,
     )

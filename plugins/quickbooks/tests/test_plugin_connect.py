@@ -90,6 +90,21 @@ def test_an_emulator_url_points_every_endpoint_at_it():
     assert info.oauth.revoke_url == "http://127.0.0.1:8001/v2/oauth2/tokens/revoke"
 
 
+def test_limits_can_be_switched_off_only_against_an_emulator():
+    emulator = plugin_config(ENVIRONMENT="http://127.0.0.1:8001", RATE_LIMITS="off")
+    info = plugin.integration_info(config=emulator)
+    assert info.rate_limits.per_second is None and not info.rate_limits.paths
+
+    for environment in ("sandbox", "production"):
+        with pytest.raises(StartupError) as caught:
+            plugin.integration_info(
+                config=plugin_config(ENVIRONMENT=environment, RATE_LIMITS="off")
+            )
+        assert "only allowed with an emulator" in str(caught.value)
+    with pytest.raises(StartupError, match="QUICKBOOKS_RATE_LIMITS='none'"):
+        plugin.integration_info(config=plugin_config(RATE_LIMITS="none"))
+
+
 def test_an_unknown_environment_stops_startup_with_the_fix():
     with pytest.raises(StartupError) as caught:
         plugin.integration_info(config=plugin_config(ENVIRONMENT="staging"))
