@@ -11,6 +11,7 @@ median of its runs and what it was compared with in the same run.
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as dt
 import json
 import subprocess
@@ -43,7 +44,15 @@ BENCHMARKS = [
     ),
     ("sync", "bench_sync.py", [], ["--quick"], "Outbound sync to QuickBooks"),
     ("latency", "bench_latency.py", [], ["--quick"], "From a payment in QuickBooks to the portal"),
-    ("growth", "bench_growth.py", [], ["--quick"], "Cost growth with batch size"),
+    ("growth", "bench_growth.py", [], ["--quick"], "Cost growth with batch size (SQLite)"),
+    (
+        "growth-postgres",
+        "bench_growth.py",
+        ["--postgres", "--runs", "2"],
+        ["--quick", "--postgres"],
+        "Cost growth with batch size (PostgreSQL)",
+    ),
+    ("scaleout", "bench_scaleout.py", [], ["--quick"], "Scale-out on PostgreSQL"),
 ]
 
 
@@ -86,9 +95,9 @@ def render() -> str:
         f"Written: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.",
         "",
     ]
-    for name, _script, _args, _quick, title in BENCHMARKS:
+    for name, script, _args, _quick, title in BENCHMARKS:
         path = RESULTS / f"{name}.json"
-        lines += [f"## {title}", ""]
+        lines += [f"## {title}", "", *about(script)]
         if not path.exists():
             lines += ["Not measured in this run.", ""]
             continue
@@ -112,6 +121,14 @@ def render() -> str:
             lines += ["", *notes]
         lines.append("")
     return "\n".join(lines)
+
+
+def about(script: str) -> list[str]:
+    """What a benchmark measures: its docstring, without the title line and "Run:"."""
+    doc = ast.get_docstring(ast.parse((ROOT / "bench" / script).read_text())) or ""
+    body = doc.split("\n\n", 1)[1] if "\n\n" in doc else ""
+    kept = [part for part in body.split("\n\n") if not part.startswith("Run:")]
+    return [*"\n\n".join(kept).splitlines(), ""] if kept else []
 
 
 def main() -> None:

@@ -201,7 +201,8 @@ class Stack:
             org.close()
         if self._engine is not None:
             self._engine.dispose()
-        if self.database_name:
+        keep = bool(os.environ.get("DRILL_KEEP"))
+        if self.database_name and not keep:
             with contextlib.suppress(Exception):
                 admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
                 with admin.connect() as connection:
@@ -209,7 +210,7 @@ class Stack:
                         sa.text(f'DROP DATABASE IF EXISTS "{self.database_name}" WITH (FORCE)')
                     )
                 admin.dispose()
-        if exc_type is None and self.result.passed and not os.environ.get("DRILL_KEEP"):
+        if exc_type is None and self.result.passed and not keep:
             shutil.rmtree(self.workdir, ignore_errors=True)
         else:  # kept for a look at the processes' logs
             self.result.kept = str(self.workdir)
@@ -232,12 +233,17 @@ class Stack:
             raise DrillFailure(f"hub {' '.join(args)} failed: {done.stderr[-2000:]}")
         return done.stdout
 
-    def serve(self, *, worker: bool = True, name: str = "web") -> Proc:
-        """Start ``hub serve`` on the stack's port (with its in-process worker or not)."""
-        args = [HUB, "serve", "--port", str(self.hub_port)]
+    def serve(self, *, worker: bool = True, name: str = "web", port: int | None = None) -> Proc:
+        """Start ``hub serve`` (with its in-process worker or not).
+
+        On the stack's port by default: the one OAuth redirects and webhooks reach.
+        Another ``port`` adds a web process that shares the same database.
+        """
+        port = port or self.hub_port
+        args = [HUB, "serve", "--port", str(port)]
         if not worker:
             args.append("--no-worker")
-        return self.proc(name, args).start(f"{self.base_url}/healthz")
+        return self.proc(name, args).start(f"http://127.0.0.1:{port}/healthz")
 
     def worker(self, name: str = "worker", concurrency: int = 4) -> Proc:
         """Start a ``hub worker`` process."""

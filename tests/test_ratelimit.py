@@ -6,7 +6,9 @@ import asyncio
 import datetime as dt
 
 import pytest
+from sqlmodel import select
 
+from hub.models import RateLimitSlot
 from hub.ratelimit import SECOND, AccountLimiter, Unlimited, _bucket
 from hub.types import PathLimit, RateLimits
 
@@ -39,11 +41,16 @@ def limiter(hub_db, clock) -> AccountLimiter:
 
 def take(limiter: AccountLimiter, path: str = "/query", account: str = "ledger:1"):
     """One attempt to start a request: (slot id, None) or (None, seconds to wait)."""
-    return limiter._try(account, _bucket(path, LIMITS), LIMITS)
+    slot_id, wait, _now = limiter._try(account, _bucket(path, LIMITS), LIMITS)
+    return slot_id, wait
 
 
 def finish(limiter: AccountLimiter, slot_id: int) -> None:
-    asyncio.run(limiter._release(slot_id))
+    """The request is answered (it left when its slot was granted)."""
+    with limiter.db.read_session() as session:
+        slot = session.get(RateLimitSlot, slot_id)
+        assert slot is not None
+    asyncio.run(limiter._release(slot_id, slot.started_at))
 
 
 def test_per_second_starts_wait_until_the_window_moves_on(limiter, clock):
@@ -51,14 +58,24 @@ def test_per_second_starts_wait_until_the_window_moves_on(limiter, clock):
         slot_id, _wait = take(limiter)
         assert slot_id is not None
         finish(limiter, slot_id)
-        clock.advance(0.1)
+        clock.advance(0.2)
 
     slot_id, wait = take(limiter)
 
     assert slot_id is None
-    # The first start (0.5 s ago) leaves the window SECOND after it began.
-    assert wait == pytest.approx(SECOND.total_seconds() - 0.5)
+    # The first start (1.0 s ago) leaves the window SECOND after it began.
+    assert wait == pytest.approx(SECOND.total_seconds() - 1.0)
     clock.advance(wait + 0.001)
+    assert take(limiter)[0] is not None
+
+
+def test_starts_are_spread_over_the_second_not_sent_in_a_burst(limiter, clock):
+    assert take(limiter)[0] is not None
+
+    slot_id, wait = take(limiter)
+
+    assert slot_id is None and wait == pytest.approx(0.2)  # five a second: one each 0.2 s
+    clock.advance(0.2)
     assert take(limiter)[0] is not None
 
 
@@ -92,6 +109,7 @@ def test_every_process_sees_the_same_counts(hub_db, clock):
     first, second = AccountLimiter(hub_db, clock), AccountLimiter(hub_db, clock)
     for _ in range(3):
         assert take(first)[0] is not None
+        clock.advance(0.25)
 
     assert take(second)[0] is None
     assert take(second, account="ledger:2")[0] is not None  # another account's own limits
@@ -130,3 +148,28 @@ async def test_requests_sent_before_the_account_was_known_are_counted(limiter, c
     slot_id, wait = take(limiter)
     assert slot_id is None
     assert wait == pytest.approx(SECOND.total_seconds() - 0.2)
+
+
+@pytest.mark.anyio
+async def test_a_request_that_leaves_late_is_counted_from_when_it_left(limiter, clock, hub_db):
+    granted = limiter._try
+
+    def busy_process(*args):
+        found = granted(*args)
+        clock.advance(0.3)  # the process was busy before the request could leave
+        return found
+
+    limiter._try = busy_process
+    left = START + dt.timedelta(seconds=0.3)
+
+    def start_of_slot(session):
+        return session.exec(select(RateLimitSlot.started_at)).one()
+
+    async with limiter.slot("ledger:1", "/query", LIMITS):
+        # Moved while the request runs, before other processes count on it.
+        for _ in range(200):
+            if await hub_db.read(start_of_slot) == left:
+                break
+            await asyncio.sleep(0.01)
+        assert await hub_db.read(start_of_slot) == left
+    assert await hub_db.read(start_of_slot) == left

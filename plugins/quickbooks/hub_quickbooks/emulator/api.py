@@ -54,13 +54,16 @@ async def company_api(request: Request) -> Response:
             await asyncio.sleep(emulator.limits.latency_ms / 1000)
         payload = await request.body()
         try:
-            result = emulator.books.handle(
-                realm_id,
-                request.method,
-                subpath,
-                request.query_params,
-                payload,
-                request.headers.get("content-type"),
+            result = await asyncio.to_thread(
+                emulator.with_books,
+                lambda books: books.handle(
+                    realm_id,
+                    request.method,
+                    subpath,
+                    request.query_params,
+                    payload,
+                    request.headers.get("content-type"),
+                ),
             )
         except Exception:
             # What QuickBooks shows for its own failures: a SystemFault, no traceback.

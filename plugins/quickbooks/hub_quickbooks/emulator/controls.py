@@ -216,7 +216,9 @@ async def record_payment(request: Request) -> Response:
     if not emulator.books.has_company(realm_id):
         return _error(404, f"no company {realm_id}")
     try:
-        payment = emulator.books.record_payment(realm_id, invoice_id, amount, txn_date=txn_date)
+        payment = emulator.with_books(
+            lambda books: books.record_payment(realm_id, invoice_id, amount, txn_date=txn_date)
+        )
     except KeyError:
         return _error(404, f"no invoice {invoice_id} in company {realm_id}")
     except ValueError as err:
@@ -248,7 +250,7 @@ async def stats(request: Request) -> Response:
         {
             **emulator.stats.to_json(),
             "peak_concurrency": dict(emulator.throttle.peak_concurrency),
-            "objects": emulator.books.counts(),
+            "objects": emulator.with_books(lambda books: books.counts()),
             "webhooks": dict(emulator.webhooks.outcomes),
         }
     )

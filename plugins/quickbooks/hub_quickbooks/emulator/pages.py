@@ -43,7 +43,7 @@ def invoice_status(invoice: dict[str, Any], today: dt.date) -> str:
 async def index(request: Request) -> Response:
     """``GET /_emulator/``: the companies, with object counts."""
     emulator = emulator_of(request)
-    counts = emulator.books.counts()
+    counts = emulator.with_books(lambda books: books.counts())
     companies = [
         {"realm_id": realm, "name": name, "counts": counts.get(realm, {})}
         for realm, name in emulator.registry.companies.items()
@@ -67,13 +67,16 @@ async def company(request: Request) -> Response:
             {"title": "No such company", "detail": f"There is no company {realm_id}."},
             status_code=404,
         )
-    books = emulator.books
+    customers, invoice_rows, payment_rows = emulator.with_books(
+        lambda books: tuple(
+            books.entities(realm_id, entity) for entity in ("Customer", "Invoice", "Payment")
+        )
+    )
     today = emulator.clock.now().date()
-    customers = books.entities(realm_id, "Customer")
     names = {str(c.get("Id")): c.get("DisplayName", "") for c in customers}
     invoices = []
     numbers: dict[str, str] = {}
-    for invoice in books.entities(realm_id, "Invoice"):
+    for invoice in invoice_rows:
         ref = invoice.get("CustomerRef") or {}
         status = invoice_status(invoice, today)
         numbers[str(invoice.get("Id"))] = str(invoice.get("DocNumber") or invoice.get("Id"))
@@ -91,7 +94,7 @@ async def company(request: Request) -> Response:
             }
         )
     payments = []
-    for payment in books.entities(realm_id, "Payment"):
+    for payment in payment_rows:
         ref = payment.get("CustomerRef") or {}
         linked = [
             numbers.get(str(txn.get("TxnId")), str(txn.get("TxnId")))
@@ -131,7 +134,7 @@ async def pay_invoice(request: Request) -> Response:
         amount = Decimal(form.get("amount", "").strip())
         if not amount.is_finite():
             raise InvalidOperation
-        emulator.books.record_payment(realm_id, invoice_id, amount)
+        emulator.with_books(lambda books: books.record_payment(realm_id, invoice_id, amount))
     except InvalidOperation:
         outcome = {"error": "Enter the amount as a number, for example 50.00."}
     except KeyError:
@@ -145,9 +148,7 @@ async def pay_invoice(request: Request) -> Response:
 
 routes = [
     Route("/_emulator/", index, methods=["GET"], name="emulator_index"),
-    Route(
-        "/_emulator/companies/{realm_id}", company, methods=["GET"], name="emulator_company"
-    ),
+    Route("/_emulator/companies/{realm_id}", company, methods=["GET"], name="emulator_company"),
     Route(
         "/_emulator/companies/{realm_id}/invoices/{invoice_id}/pay",
         pay_invoice,

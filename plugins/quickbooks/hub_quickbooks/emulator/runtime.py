@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import functools
 import logging
+import threading
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .books import Books
 from .clock import Clock
@@ -25,6 +27,15 @@ if TYPE_CHECKING:
     from .books import Change
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
 
 #: Seconds between a change and the state file being written (changes come in bursts).
 SAVE_DELAY = 0.2
@@ -49,6 +60,11 @@ class Emulator:
             code_ttl=settings.auth_code_ttl,
         )
         self.books = self._new_books()
+        #: Held while the books are read or changed. Accounting API requests run the
+        #: books in a worker thread, so the event loop stays free to take each new
+        #: request (and count it against the limits) the moment it arrives, as
+        #: Intuit's gateway does, however long another company's batch takes.
+        self.books_lock = threading.RLock()
         self.limits = LimitSettings(enabled=settings.limits)
         self.throttle = Throttle(self.limits, self.clock.monotonic)
         self.faults = FaultInjector(self.clock.monotonic)
@@ -59,6 +75,7 @@ class Emulator:
         self.state_file = StateFile(settings.state_path) if settings.state_path else None
         self._unsaved = False
         self._wake_saver: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._saver: asyncio.Task[None] | None = None
         saved = self.state_file.load() if self.state_file else None
         if saved is not None:
@@ -117,7 +134,8 @@ class Emulator:
             realm = new_realm_id()
         if realm in self.registry.companies:
             raise ValueError(f"company {realm} already exists")
-        self.books.add_company(realm, name, **options)
+        with self.books_lock:
+            self.books.add_company(realm, name, **options)
         self.registry.companies[realm] = name
         self.mark_dirty()
         return realm
@@ -166,7 +184,7 @@ class Emulator:
             "clock_offset": self.clock.offset_seconds,
             "registry": self.registry.to_dict(),
             "tokens": self.tokens.to_dict(),
-            "books": self.books.to_dict(),
+            "books": self.with_books(lambda books: books.to_dict()),
             "signing_key": self.signing_key.to_dict(),
             "user_id": self.user_id,
         }
@@ -184,12 +202,20 @@ class Emulator:
             self.signing_key = SigningKey.from_dict(data["signing_key"])
         self.user_id = str(data.get("user_id") or self.user_id)
 
+    def with_books(self, use: Callable[[Books], T]) -> T:
+        """``use(books)`` with the books to itself (from any thread)."""
+        with self.books_lock:
+            return use(self.books)
+
     def mark_dirty(self) -> None:
         """Something changed: save soon (when a state file is configured)."""
         if self.state_file is not None:
             self._unsaved = True
-            if self._wake_saver is not None:
-                self._wake_saver.set()
+            wake = self._wake_saver
+            if wake is not None and self._loop is not None and _running_loop() is not self._loop:
+                self._loop.call_soon_threadsafe(wake.set)  # a change made in a worker thread
+            elif wake is not None:
+                wake.set()
 
     def save_now(self) -> None:
         """Write the state file at once."""
@@ -216,13 +242,12 @@ class Emulator:
     async def start(self) -> None:
         """Start background work: webhook delivery and state saving."""
         await self.webhooks.start()
+        self._loop = asyncio.get_running_loop()
         if self.state_file is not None:
             self._wake_saver = asyncio.Event()
             if self._unsaved:
                 self._wake_saver.set()
-            self._saver = asyncio.get_running_loop().create_task(
-                self._save_loop(self._wake_saver)
-            )
+            self._saver = asyncio.get_running_loop().create_task(self._save_loop(self._wake_saver))
 
     async def stop(self) -> None:
         """Stop background work and save one last time."""
@@ -233,4 +258,5 @@ class Emulator:
                 await self._saver
             self._saver = None
         self._wake_saver = None
+        self._loop = None
         self.save_now()
