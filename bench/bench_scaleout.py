@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--companies", type=int, default=12)
     parser.add_argument("--per-company", type=int, default=300)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
