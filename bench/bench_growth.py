@@ -49,9 +49,8 @@ def wait_until_started(worker: Proc, timeout: float = 30.0) -> None:
 
 def one_run(stack: Stack, size: int, n: int) -> dict[str, float]:
     """Push one batch of ``size`` invoices with a fresh worker; time and memory."""
-    org = stack.org(f"Growth {size}-{n}")
-    realm = stack.emulator.add_company(f"Growth Company {size}-{n}")
-    stack.connect(org, realm)
+    [tenant] = stack.tenants(1, f"Growth {size}-{n}")
+    org, realm = tenant.org, tenant.realm
     document = make_batch(size, f"G{size}-{n}", participants=100)
     worker = stack.worker(f"worker-{size}-{n}", concurrency=4)
     assert worker.popen is not None

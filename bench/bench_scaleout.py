@@ -53,15 +53,17 @@ def one_round(
     stack: Stack, webs: list[str], workers: int, companies: int, per_company: int, tag: str
 ) -> dict[str, Any]:
     """Push one batch to each of ``companies`` fresh companies with ``workers`` workers."""
-    members = []
-    connections: list[int] = []
-    for c in range(companies):
-        realm = stack.emulator.add_company(f"Scale {tag} Company {c:02d}")
-        org = stack.org(f"Scale {tag} Org {c:02d}")
-        connections.append(stack.connect(org, realm))
-        # Each organization's API calls go to one of the web processes, in turn.
-        api = httpx.Client(base_url=webs[c % len(webs)], timeout=120, headers=org.api.headers)
-        members.append((org, realm, api))
+    tenants = stack.tenants(companies, f"Scale {tag}")
+    connections = [t.connection_id for t in tenants]
+    # Each organization's API calls go to one of the web processes, in turn.
+    members = [
+        (
+            t.org,
+            t.realm,
+            httpx.Client(base_url=webs[c % len(webs)], timeout=120, headers=t.org.api.headers),
+        )
+        for c, t in enumerate(tenants)
+    ]
     procs = [stack.worker(f"worker-{tag}-{n}", concurrency=8) for n in range(workers)]
     for proc in procs:
         wait_until_started(proc)

@@ -170,9 +170,8 @@ def python_quickbooks_loop(stack: Stack, n: int, count: int) -> float:
 
 def push_one_company(stack: Stack, n: int, size: int) -> dict[str, float]:
     """Push one ``size``-invoice batch to a fresh company; its time and requests."""
-    org = stack.org(f"Sync Benchmark {n}")
-    realm = stack.emulator.add_company(f"Sync Benchmark Company {n}")
-    stack.connect(org, realm)
+    [tenant] = stack.tenants(1, f"Sync Benchmark {n}")
+    org, realm = tenant.org, tenant.realm
     before = requests_by_kind(stack.emulator.stats())
     document = make_batch(size, f"ONE{n}", participants=100)
     started = dt.datetime.now(dt.UTC)
@@ -194,12 +193,7 @@ def push_one_company(stack: Stack, n: int, size: int) -> dict[str, float]:
 
 def push_in_parallel(stack: Stack, n: int, companies: int, per_company: int) -> dict[str, Any]:
     """Push ``per_company`` invoices to each of ``companies`` fresh companies at once."""
-    orgs = []
-    for c in range(companies):
-        company = stack.emulator.add_company(f"Parallel Company {n}-{c:02d}")
-        member = stack.org(f"Parallel Org {n}-{c:02d}")
-        stack.connect(member, company)
-        orgs.append((member, company))
+    orgs = [(t.org, t.realm) for t in stack.tenants(companies, f"Parallel {n}")]
     started = dt.datetime.now(dt.UTC)
     ids = [
         (member, company, member.push(make_batch(per_company, f"PAR{n}-{c:02d}")))

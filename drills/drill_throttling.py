@@ -47,12 +47,7 @@ def run(result: DrillResult, args: argparse.Namespace) -> None:
         stack.emulator.control("POST", "limits", json=QUICKBOOKS_LIMITS)
         stack.serve()
         stack.worker(concurrency=8)
-        tenants = []
-        for n in range(companies):
-            realm = stack.emulator.add_company(f"Drill Company {n}")
-            org = stack.org(f"Drill Throttle {n}")
-            stack.connect(org, realm)
-            tenants.append((org, realm))
+        tenants = [(t.org, t.realm) for t in stack.tenants(companies, "Drill Throttle")]
         stack.emulator.control(
             "POST",
             "faults",

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import HUB, free_port, hub_env, wait_http  # noqa: E402
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """An organization connected to a QuickBooks company of its own."""
+
+    org: Org
+    realm: str
+    connection_id: int
 
 
 # --- processes -----------------------------------------------------------------------------
@@ -274,6 +284,15 @@ class Stack:
         if row is None or row[1] != "connected":
             raise DrillFailure(f"the connection is not live after connecting: {row}")
         return int(row[0])
+
+    def tenants(self, count: int, label: str) -> list[Tenant]:
+        """``count`` organizations, each connected to a fresh company of its own."""
+        made = []
+        for n in range(count):
+            realm = self.emulator.add_company(f"{label} Company {n:02d}")
+            org = self.org(f"{label} Org {n:02d}")
+            made.append(Tenant(org, realm, self.connect(org, realm)))
+        return made
 
     # --- the hub's database --------------------------------------------------------------
 
