@@ -25,26 +25,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent / "drills"))
 
-from bench_sync import finished_at  # noqa: E402
 from checks import make_batch, wait_batches  # noqa: E402
 from common import Figure, median, print_figures, rss_peak_kib, write_json  # noqa: E402
-from harness import Proc, Stack  # noqa: E402
+from harness import Stack  # noqa: E402
 from results import DrillResult  # noqa: E402
 
 #: Allowed rise of the per-invoice cost from 1,000 to 10,000 invoices before the
 #: growth counts as worse than linear (fixed costs make small batches dearer per
 #: invoice, never cheaper, so a linear cost stays under 1).
 LINEAR_SLACK = 1.25
-
-
-def wait_until_started(worker: Proc, timeout: float = 30.0) -> None:
-    """Wait for the worker to say it runs, so its start-up is not timed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if "started (concurrency" in worker.log.read_text(errors="replace"):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"{worker.name} did not start:\n{worker.tail()}")
 
 
 def one_run(stack: Stack, size: int, n: int) -> dict[str, float]:
@@ -54,14 +43,13 @@ def one_run(stack: Stack, size: int, n: int) -> dict[str, float]:
     document = make_batch(size, f"G{size}-{n}", participants=100)
     worker = stack.worker(f"worker-{size}-{n}", concurrency=4)
     assert worker.popen is not None
-    wait_until_started(worker)
     try:
         started = dt.datetime.now(dt.UTC)
         posted = time.perf_counter()
         batch_id = org.push(document)
         post_seconds = time.perf_counter() - posted
         wait_batches(org, [batch_id], timeout=1800)
-        seconds = (finished_at(stack, batch_id) - started).total_seconds()
+        seconds = (stack.batch_finished_at(batch_id) - started).total_seconds()
         worker_peak = rss_peak_kib(worker.popen.pid) / 1024
     finally:
         worker.stop()

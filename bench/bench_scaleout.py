@@ -32,8 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent / "drills"))
 
-from bench_growth import wait_until_started  # noqa: E402
-from bench_sync import LATENCY_MS, finished_at  # noqa: E402
+from bench_sync import LATENCY_MS  # noqa: E402
 from checks import make_batch, wait_batches  # noqa: E402
 from common import Figure, free_port, median, print_figures, rss_peak_kib, write_json  # noqa: E402
 from harness import Stack  # noqa: E402
@@ -65,8 +64,6 @@ def one_round(
         for c, t in enumerate(tenants)
     ]
     procs = [stack.worker(f"worker-{tag}-{n}", concurrency=8) for n in range(workers)]
-    for proc in procs:
-        wait_until_started(proc)
     busy_before, total_before = busy_and_total()
     started = dt.datetime.now(dt.UTC)
     ids = []
@@ -79,7 +76,7 @@ def one_round(
         ids.append(int(answer.json()["id"]))
     for (org, _realm, _api), batch_id in zip(members, ids, strict=True):
         wait_batches(org, [batch_id], timeout=900)
-    finished = max(finished_at(stack, batch_id) for batch_id in ids)
+    finished = max(stack.batch_finished_at(batch_id) for batch_id in ids)
     seconds = (finished - started).total_seconds()
     busy_after, total_after = busy_and_total()
     # Every process counts: hub, emulator, PostgreSQL and the benchmark itself.

@@ -79,13 +79,6 @@ def ceiling_seconds(total: int, batch: int) -> float:
     return max(bounds)
 
 
-def finished_at(stack: Stack, batch_id: int) -> dt.datetime:
-    """When the hub recorded the batch's push as finished (not when a poll noticed)."""
-    value = stack.scalar("SELECT updated_at FROM batchsync WHERE batch_id = :b", b=batch_id)
-    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def python_quickbooks_loop(stack: Stack, n: int, count: int) -> float:
     """Save ``count`` invoices one at a time with python-quickbooks; invoices/s."""
     from intuitlib.client import AuthClient
@@ -177,7 +170,7 @@ def push_one_company(stack: Stack, n: int, size: int) -> dict[str, float]:
     started = dt.datetime.now(dt.UTC)
     batch_id = org.push(document)
     wait_batches(org, [batch_id], timeout=900)
-    seconds = (finished_at(stack, batch_id) - started).total_seconds()
+    seconds = (stack.batch_finished_at(batch_id) - started).total_seconds()
     after = requests_by_kind(stack.emulator.stats())
     total, batch = after[0] - before[0], after[1] - before[1]
     if stack.emulator.count("Invoice", realm) != size:
@@ -201,7 +194,7 @@ def push_in_parallel(stack: Stack, n: int, companies: int, per_company: int) -> 
     ]
     for member, _company, batch_id in ids:
         wait_batches(member, [batch_id], timeout=900)
-    finished = max(finished_at(stack, batch_id) for _, _, batch_id in ids)
+    finished = max(stack.batch_finished_at(batch_id) for _, _, batch_id in ids)
     stats = stack.emulator.stats()
     return {
         "seconds": (finished - started).total_seconds(),

@@ -104,3 +104,8 @@ def remote_paid(stack: Stack, realm: str) -> dict[str, Decimal]:
         str(obj["Id"]): Decimal(str(obj["TotalAmt"])) - Decimal(str(obj["Balance"]))
         for obj in stack.auditor.query(realm, "Invoice")
     }
+
+
+def paid_shown(org: Org, batch_id: int) -> dict[int, Decimal]:
+    """What the hub's API shows as paid on each invoice of a batch, by invoice id."""
+    return {i["id"]: Decimal(i["amount_paid"]) for i in org.batch(batch_id)["invoices"]}

@@ -21,7 +21,7 @@ import time
 from decimal import Decimal
 
 import httpx
-from checks import make_batch, remote_paid, wait_batches
+from checks import make_batch, paid_shown, remote_paid, wait_batches
 from harness import Stack
 from results import DrillResult, drill_main, wait_for
 from webhooks import legacy_body, send_all, sign
@@ -44,22 +44,41 @@ def bad_deliveries(token: str, realm: str) -> list[tuple[str, int, bytes, dict[s
         out.append(("wrong signature", 401, body, forged))
     for n in range(100):
         body = legacy_body(realm, "Invoice", str(920000 + n), "Update", when)
-        out.append(("signature not base64", 401, body,
-                    {**json_type, "intuit-signature": f"%%not-base64-{n}%%"}))
+        out.append(
+            (
+                "signature not base64",
+                401,
+                body,
+                {**json_type, "intuit-signature": f"%%not-base64-{n}%%"},
+            )
+        )
     for n in range(150):
         body = b'{"eventNotifications": [{"realmId": ' + str(n).encode()
-        out.append(("signed, not JSON", 400, body, {**json_type,
-                                                     "intuit-signature": sign(token, body)}))
+        out.append(
+            ("signed, not JSON", 400, body, {**json_type, "intuit-signature": sign(token, body)})
+        )
     for n in range(150):
         body = json.dumps({"hello": "world", "n": n}).encode()
-        out.append(("signed, not a notification", 400, body,
-                    {**json_type, "intuit-signature": sign(token, body)}))
+        out.append(
+            (
+                "signed, not a notification",
+                400,
+                body,
+                {**json_type, "intuit-signature": sign(token, body)},
+            )
+        )
     for n in range(100):
         body = json.dumps(
             {"eventNotifications": [{"dataChangeEvent": {"entities": [{"id": str(n)}]}}]}
         ).encode()
-        out.append(("signed, fields missing", 400, body,
-                    {**json_type, "intuit-signature": sign(token, body)}))
+        out.append(
+            (
+                "signed, fields missing",
+                400,
+                body,
+                {**json_type, "intuit-signature": sign(token, body)},
+            )
+        )
     return out
 
 
@@ -82,8 +101,10 @@ def run(result: DrillResult, args: argparse.Namespace) -> None:
         (view,) = wait_batches(org, [org.push(make_batch(count, "BW"))], timeout=120)
         invoices = view["invoices"]
         wait_for(
-            lambda: stack.emulator.control("GET", "webhooks")["pending"] == 0
-            and _count(stack, "webhookevent WHERE state = 'pending'") == 0,
+            lambda: (
+                stack.emulator.control("GET", "webhooks")["pending"] == 0
+                and _count(stack, "webhookevent WHERE state = 'pending'") == 0
+            ),
             "the push's own notifications processed",
             timeout=60,
         )
@@ -98,11 +119,23 @@ def run(result: DrillResult, args: argparse.Namespace) -> None:
         good = []
         for n, invoice in enumerate(invoices * 2):
             body = legacy_body(
-                realm, "Invoice", invoice["integrations"]["quickbooks"]["remote_id"], "Update",
+                realm,
+                "Invoice",
+                invoice["integrations"]["quickbooks"]["remote_id"],
+                "Update",
                 start + dt.timedelta(milliseconds=n),
             )
-            good.append(("good", 200, body, {"content-type": "application/json",
-                                             "intuit-signature": sign(stack.verifier, body)}))
+            good.append(
+                (
+                    "good",
+                    200,
+                    body,
+                    {
+                        "content-type": "application/json",
+                        "intuit-signature": sign(stack.verifier, body),
+                    },
+                )
+            )
         mixed = bad + good
         random.Random(8).shuffle(mixed)
         expected: dict[int, Decimal] = {}
@@ -110,8 +143,9 @@ def run(result: DrillResult, args: argparse.Namespace) -> None:
         def pay() -> None:
             for position, invoice in enumerate(invoices):
                 amount = Decimal("15.00") + Decimal(position) / 100
-                stack.emulator.pay(realm, invoice["integrations"]["quickbooks"]["remote_id"],
-                                   amount)
+                stack.emulator.pay(
+                    realm, invoice["integrations"]["quickbooks"]["remote_id"], amount
+                )
                 expected[invoice["id"]] = amount
                 time.sleep(0.05)
 
@@ -132,7 +166,7 @@ def run(result: DrillResult, args: argparse.Namespace) -> None:
         result.check(not wrong, f"every delivery got the right answer {wrong or ''}".strip())
 
         def applied() -> bool:
-            shown = {i["id"]: Decimal(i["amount_paid"]) for i in org.batch(view["id"])["invoices"]}
+            shown = paid_shown(org, view["id"])
             return all(shown.get(i) == a for i, a in expected.items()) and (
                 _count(stack, "webhookevent WHERE state = 'pending'") == 0
             )
@@ -141,9 +175,7 @@ def run(result: DrillResult, args: argparse.Namespace) -> None:
         result.recovery_seconds = time.monotonic() - sent_at
         result.recovery_note = "from the last delivery sent to every good one applied"
         delivered = stack.emulator.stats()["webhooks"].get("delivered", 0) - before["delivered"]
-        processed = _count(stack, "webhookdelivery WHERE state = 'processed'") - before[
-            "processed"
-        ]
+        processed = _count(stack, "webhookdelivery WHERE state = 'processed'") - before["processed"]
         rejected = _count(stack, "webhookdelivery WHERE state = 'rejected'") - before["rejected"]
         signed_bad = sum(1 for _, want, _, _ in bad if want == 400)
         counters = _metrics(stack)
@@ -179,14 +211,20 @@ def run(result: DrillResult, args: argparse.Namespace) -> None:
             ),
             "every invoice's amount paid equals QuickBooks'",
         )
-        not_ok = sum(1 for (_, want, _, _), got in zip(mixed, statuses, strict=True)
-                     if want == 200 and got != 200)
+        not_ok = sum(
+            1
+            for (_, want, _, _), got in zip(mixed, statuses, strict=True)
+            if want == 200 and got != 200
+        )
         result.lost = not_ok + sum(
             1 for i, a in expected.items() if Decimal(final[i]["amount_paid"]) < a
         )
-        result.duplicated = sum(
-            1 for i, a in expected.items() if Decimal(final[i]["amount_paid"]) > a
-        ) + max(0, processed - len(good) - delivered) + max(0, rejected - signed_bad) + leaked
+        result.duplicated = (
+            sum(1 for i, a in expected.items() if Decimal(final[i]["amount_paid"]) > a)
+            + max(0, processed - len(good) - delivered)
+            + max(0, rejected - signed_bad)
+            + leaked
+        )
         result.check(stack.job_states().get("dead", 0) == 0, "no job is dead")
 
 

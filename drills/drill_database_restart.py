@@ -17,7 +17,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from checks import audit_push, make_batch, record_push_audit, remote_paid, wait_batches
+from checks import audit_push, make_batch, paid_shown, record_push_audit, remote_paid, wait_batches
 from harness import Stack, postgres_available
 from results import DrillResult, drill_main, wait_for
 
@@ -30,7 +30,10 @@ def restart_postgres() -> float:
     versions = sorted(p.name for p in Path("/etc/postgresql").iterdir())
     command = [
         shutil.which("pg_ctlcluster") or "pg_ctlcluster",
-        "--skip-systemctl-redirect", versions[-1], "main", "restart",
+        "--skip-systemctl-redirect",
+        versions[-1],
+        "main",
+        "restart",
     ]
     started = time.monotonic()
     subprocess.run(command, check=True, capture_output=True, timeout=120)  # noqa: S603
@@ -83,8 +86,10 @@ def run(result: DrillResult, args: argparse.Namespace) -> None:
         payer = threading.Thread(target=pay_all, name="payments")
         payer.start()
         wait_for(
-            lambda: stack.emulator.count("Invoice", realm) >= paid_count + count // 5
-            and len(paid) >= paid_count // 4,
+            lambda: (
+                stack.emulator.count("Invoice", realm) >= paid_count + count // 5
+                and len(paid) >= paid_count // 4
+            ),
             "the push and the payments under way",
             timeout=120,
             every=0.1,
@@ -98,7 +103,7 @@ def run(result: DrillResult, args: argparse.Namespace) -> None:
         )
 
         def payments_shown() -> bool:
-            shown = {i["id"]: Decimal(i["amount_paid"]) for i in org.batch(first)["invoices"]}
+            shown = paid_shown(org, first)
             return all(shown.get(i) == amount for i, amount in paid.items())
 
         try:

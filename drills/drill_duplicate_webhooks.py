@@ -15,7 +15,7 @@ import threading
 import time
 from decimal import Decimal
 
-from checks import make_batch, remote_paid, wait_batches
+from checks import make_batch, paid_shown, remote_paid, wait_batches
 from harness import Stack
 from portal import Org
 from results import DrillResult, drill_main, wait_for
@@ -51,9 +51,11 @@ def run(result: DrillResult, args: argparse.Namespace) -> None:
                 "POST", "apps", json={"client_id": stack.client_id, "webhook_url": relay.url}
             )
             settled = wait_for(
-                lambda: stack.emulator.control("GET", "webhooks")["pending"] == 0
-                and _pending_events(stack) == 0
-                and _events(stack),
+                lambda: (
+                    stack.emulator.control("GET", "webhooks")["pending"] == 0
+                    and _pending_events(stack) == 0
+                    and _events(stack)
+                ),
                 "the push's own notifications processed",
                 timeout=60,
             )
@@ -151,7 +153,7 @@ def _tally(statuses: list[int]) -> dict[int, int]:
 
 def _wait_amounts(org: Org, batch_id: int, expected: dict[int, Decimal]) -> None:
     def right() -> bool:
-        shown = {i["id"]: Decimal(i["amount_paid"]) for i in org.batch(batch_id)["invoices"]}
+        shown = paid_shown(org, batch_id)
         return all(shown.get(i) == amount for i, amount in expected.items())
 
     wait_for(right, "every payment shown", timeout=90)

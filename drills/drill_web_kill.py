@@ -14,7 +14,7 @@ import threading
 import time
 from decimal import Decimal
 
-from checks import audit_push, make_batch, record_push_audit, remote_paid, wait_batches
+from checks import audit_push, make_batch, paid_shown, record_push_audit, remote_paid, wait_batches
 from harness import Stack
 from results import DrillResult, drill_main, wait_for
 
@@ -57,7 +57,8 @@ def run(result: DrillResult, args: argparse.Namespace) -> None:
             for position, invoice in enumerate(invoices):
                 try:
                     stack.emulator.pay(
-                        realm, invoice["integrations"]["quickbooks"]["remote_id"],
+                        realm,
+                        invoice["integrations"]["quickbooks"]["remote_id"],
                         payment_for(position),
                     )
                     paid[invoice["id"]] = payment_for(position)
@@ -67,8 +68,9 @@ def run(result: DrillResult, args: argparse.Namespace) -> None:
 
         payer = threading.Thread(target=pay_all, name="payments")
         payer.start()
-        wait_for(lambda: len(paid) >= count // 4, "a quarter of the payments", timeout=60,
-                 every=0.05)
+        wait_for(
+            lambda: len(paid) >= count // 4, "a quarter of the payments", timeout=60, every=0.05
+        )
         web.kill()
         time.sleep(DOWN_SECONDS)
         web.start(f"{stack.base_url}/healthz")
@@ -80,7 +82,7 @@ def run(result: DrillResult, args: argparse.Namespace) -> None:
         )
 
         def all_shown() -> bool:
-            shown = {i["id"]: Decimal(i["amount_paid"]) for i in org.batch(batch_id)["invoices"]}
+            shown = paid_shown(org, batch_id)
             return all(shown.get(i) == amount for i, amount in paid.items())
 
         try:
@@ -108,8 +110,9 @@ def run(result: DrillResult, args: argparse.Namespace) -> None:
             "every paid invoice is partially_paid",
         )
         after = stack.emulator.stats()["webhooks"]
-        failed = sum(after.get(k, 0) - before.get(k, 0) for k in ("unreachable", "rejected",
-                                                                  "timeout"))
+        failed = sum(
+            after.get(k, 0) - before.get(k, 0) for k in ("unreachable", "rejected", "timeout")
+        )
         result.figures["webhook attempts that failed while the web process was down"] = failed
         result.figures["webhook deliveries"] = after.get("delivered", 0) - before.get(
             "delivered", 0

@@ -11,6 +11,7 @@ an accountant's second app would, and against the hub's database.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import secrets
 import shutil
@@ -18,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,7 +65,10 @@ class Proc:
             out.write(f"--- start {' '.join(self.args[1:])}\n".encode())
             out.flush()
             self.popen = subprocess.Popen(  # noqa: S603  (our own commands, no shell)
-                self.args, env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT,
+                self.args,
+                env={**os.environ, **self.env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 cwd=ROOT,
             )
         if ready_url:
@@ -181,8 +186,16 @@ class Stack:
         # No --webhook-url here: the hub's app is registered with its own, so the
         # auditor app (no webhook URL) gets no notifications of its own.
         args = [
-            HUB, "emulator", "quickbooks", "--port", str(self.emulator_port), "--auto-consent",
-            "--verifier-token", self.verifier, "--aggregation-seconds", "0",
+            HUB,
+            "emulator",
+            "quickbooks",
+            "--port",
+            str(self.emulator_port),
+            "--auto-consent",
+            "--verifier-token",
+            self.verifier,
+            "--aggregation-seconds",
+            "0",
         ]
         if not self.limits:
             args.append("--no-limits")
@@ -236,8 +249,12 @@ class Stack:
     def hub(self, *args: str) -> str:
         """Run a ``hub`` command to completion; returns its standard output."""
         done = subprocess.run(  # noqa: S603  (our own command, no shell)
-            [HUB, *args], env={**os.environ, **self.env}, capture_output=True, text=True,
-            cwd=ROOT, check=False,
+            [HUB, *args],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
         )
         if done.returncode != 0:
             raise DrillFailure(f"hub {' '.join(args)} failed: {done.stderr[-2000:]}")
@@ -256,15 +273,22 @@ class Stack:
         return self.proc(name, args).start(f"http://127.0.0.1:{port}/healthz")
 
     def worker(self, name: str = "worker", concurrency: int = 4) -> Proc:
-        """Start a ``hub worker`` process."""
+        """Start a ``hub worker`` process; wait until it says it runs."""
         args = [HUB, "worker", "--concurrency", str(concurrency)]
-        return self.proc(name, args).start()
+        proc = self.proc(name, args).start()
+        deadline = time.monotonic() + 30
+        while "started (concurrency" not in proc.tail(100_000):
+            if time.monotonic() > deadline or not proc.alive:
+                raise DrillFailure(f"{name} did not start:\n{proc.tail()}")
+            time.sleep(0.05)
+        return proc
 
     def org(self, name: str) -> Org:
         """An organization with an admin user and an API key (the web must be up to use it)."""
         email = f"admin-{len(self.orgs)}@{name.lower().replace(' ', '-')}.test"
-        self.hub("users", "create", "--org", name, "--email", email, "--admin",
-                 "--password", PASSWORD)
+        self.hub(
+            "users", "create", "--org", name, "--email", email, "--admin", "--password", PASSWORD
+        )
         key = self.hub("api-keys", "create", "--org", name).split()[0]
         org = Org(name, email, key, self.base_url)
         self.orgs.append(org)
@@ -317,6 +341,17 @@ class Stack:
         """The single value of a query."""
         found = self.row(sql, **params)
         return None if found is None else found[0]
+
+    def batch_finished_at(self, batch_id: int) -> dt.datetime:
+        """When the hub recorded a batch's push finished (not when a poll noticed)."""
+        value = self.scalar(
+            "SELECT finished_at FROM batchsync WHERE batch_id = :b AND finished_at IS NOT NULL",
+            b=batch_id,
+        )
+        if value is None:
+            raise DrillFailure(f"batch {batch_id} has not finished")
+        moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
     def job_states(self, kind: str | None = None) -> dict[str, int]:
         """Jobs by state (of one kind, or all)."""

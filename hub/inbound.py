@@ -121,29 +121,24 @@ def _echoes(session: Session, connection: Connection, rows: list[WebhookEvent]) 
     news only when the host has not seen a state since (an invoice found, not
     created). Reading those invoices would spend the account's limits on nothing.
     """
-    created = {
-        row.entity_id
-        for row in rows
-        if row.operation == "create" and row.entity.casefold() == INVOICE
-    }
-    if not created:
+    creations = [
+        row for row in rows if row.operation == "create" and row.entity.casefold() == INVOICE
+    ]
+    if not creations:
         return set()
     known = dict(
         session.exec(
             select(SyncLink.remote_id, SyncLink.remote_updated_at).where(
                 SyncLink.connection_id == connection.id,
                 SyncLink.kind == INVOICE,
-                col(SyncLink.remote_id).in_(list(created)),
+                col(SyncLink.remote_id).in_({row.entity_id for row in creations}),
             )
         ).all()
     )
     return {
         row.id
-        for row in rows
-        if row.entity_id in created
-        and row.operation == "create"
-        and row.entity.casefold() == INVOICE
-        and (row.entity_id not in known or _seen_since(known[row.entity_id], row.occurred_at))
+        for row in creations
+        if row.entity_id not in known or _seen_since(known[row.entity_id], row.occurred_at)
     }
 
 

@@ -21,20 +21,13 @@ from .settings import EmulatorSettings
 from .state import StateFile
 from .stats import Stats
 from .tokens import TokenStore
-from .webhooks import WebhookSender
+from .webhooks import WebhookSender, running_loop
 
 if TYPE_CHECKING:
     from .books import Change
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 #: Seconds between a change and the state file being written (changes come in bursts).
@@ -212,7 +205,7 @@ class Emulator:
         if self.state_file is not None:
             self._unsaved = True
             wake = self._wake_saver
-            if wake is not None and self._loop is not None and _running_loop() is not self._loop:
+            if wake is not None and self._loop is not None and running_loop() is not self._loop:
                 self._loop.call_soon_threadsafe(wake.set)  # a change made in a worker thread
             elif wake is not None:
                 wake.set()

@@ -68,9 +68,7 @@ def legacy_payload(realm_id: str, changes: list[Change]) -> dict[str, Any]:
 
 def cloud_events(app: App, changes: list[Change]) -> list[dict[str, Any]]:
     """CloudEvents 1.0 objects, one per change."""
-    source = "intuit." + base64.b64encode(
-        hashlib.sha256(app.client_id.encode()).digest()
-    ).decode()
+    source = "intuit." + base64.b64encode(hashlib.sha256(app.client_id.encode()).digest()).decode()
     return [
         {
             "specversion": "1.0",
@@ -173,7 +171,7 @@ class WebhookSender:
     def on_change(self, change: Change) -> None:
         """Books listener: queue the change for every connected app with a webhook."""
         loop = self._loop
-        if loop is not None and _running_loop() is not loop:
+        if loop is not None and running_loop() is not loop:
             # A write made outside the server's event loop (a thread): hand it over.
             loop.call_soon_threadsafe(self._queue, change)
             return
@@ -290,7 +288,12 @@ class WebhookSender:
             self.outcomes[outcome] += 1
             self.recent.append(
                 DeliveryRecord(
-                    url, realm_id, count, attempt + 1, outcome, status,
+                    url,
+                    realm_id,
+                    count,
+                    attempt + 1,
+                    outcome,
+                    status,
                     dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
                 )
             )
@@ -305,7 +308,8 @@ class WebhookSender:
             await asyncio.sleep(delay * self.retry_scale)
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, or None in a plain thread."""
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
