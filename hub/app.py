@@ -31,8 +31,10 @@ from hub.web import (
     api_invoices,
     auth,
     batches,
+    mapping,
     oauth,
     ops,
+    organization,
     portal,
     sync_actions,
     webhooks,
@@ -177,6 +179,8 @@ def create_app(
         *batches.routes,
         *webhooks.routes,
         *sync_actions.routes,
+        *mapping.routes,
+        *organization.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(

@@ -22,6 +22,7 @@ from hub.models import (
     SyncLink,
 )
 from hub.plugins import PluginHost
+from hub.tax import differs
 
 BEFORE_CONNECTION = BatchSyncState.not_synced_created_before_connection.value
 STATE_LABELS = {
@@ -31,6 +32,8 @@ STATE_LABELS = {
     "synced": "Synced",
     "partially_synced": "Partly synced",
     "failed": "Failed",
+    "refused": "Refused",
+    "needs_attention": "Needs attention",
     BEFORE_CONNECTION: "Not synced: created before {name} was connected",
 }
 
@@ -82,11 +85,12 @@ def batch_integrations(
             "total": batch_sync.total if batch_sync else None,
             "synced": batch_sync.synced if batch_sync else None,
             "failed": batch_sync.failed if batch_sync else None,
+            "held": batch_sync.held if batch_sync else None,
             "error": batch_sync.last_error if batch_sync else None,
             "can_push": state in (BEFORE_CONNECTION,)
             and connection is not None
             and connection.status == ConnectionStatus.connected.value,
-            "can_retry": bool(batch_sync and batch_sync.failed),
+            "can_retry": bool(batch_sync and (batch_sync.failed or batch_sync.held)),
         }
     return result
 
@@ -130,6 +134,21 @@ def invoice_views(
         if invoices
         else {}
     )
+    # Only taxed lines can round differently (each line's amount is fixed to the cent).
+    line_counts: dict[int, int] = (
+        dict(
+            session.exec(
+                select(InvoiceLine.invoice_id, func.count())
+                .where(
+                    col(InvoiceLine.invoice_id).in_([i.id for i in invoices]),
+                    InvoiceLine.tax == "gst",
+                )
+                .group_by(col(InvoiceLine.invoice_id))
+            ).all()
+        )
+        if invoices
+        else {}
+    )
     lines: dict[int, list[InvoiceLine]] = {}
     if with_lines and invoices:
         for line in session.exec(
@@ -149,18 +168,28 @@ def invoice_views(
                 state = "synced"
             elif link is not None and link.state == LinkState.failed.value:
                 state = "failed"
+            elif link is not None and link.state == LinkState.needs_attention.value:
+                state = "needs_attention"
             elif batch_state in ("queued", "running") or link is not None:
                 state = "running" if batch_state == "running" else "queued"
             else:
                 state = batch_state
+            problem = state in ("failed", "needs_attention")
             per_integration[integration.slug] = {
                 "sync_state": state,
-                "label": label(state, integration.info.name),
+                "label": label("refused" if state == "failed" else state, integration.info.name),
                 "remote_id": link.remote_id if link else None,
                 "remote_number": link.remote_number if link else None,
-                "error": link.last_error if link and state in ("failed", "queued") else None,
-                "error_code": link.last_error_code if link and state == "failed" else None,
+                "error": link.last_error if link and (problem or state == "queued") else None,
+                "error_code": link.last_error_code if link and problem else None,
+                "error_detail": link.last_error_detail if link and problem else None,
+                "fix_in": link.fix_in if link and problem else None,
                 "support_reference": link.support_reference if link else None,
+                **_remote_totals(
+                    invoice,
+                    link if state == "synced" else None,
+                    line_counts.get(invoice.id or 0, 1),
+                ),
             }
         participant = participants.get(invoice.participant_id)
         view: dict[str, Any] = {
@@ -177,6 +206,8 @@ def invoice_views(
             "currency": invoice.currency,
             "memo": invoice.memo,
             "status": invoice.status,
+            "subtotal": str(invoice.subtotal),
+            "tax": str(invoice.tax),
             "total": str(invoice.total),
             "amount_paid": str(invoice.amount_paid),
             "balance": str(invoice.balance),
@@ -191,11 +222,33 @@ def invoice_views(
                     "quantity": str(line.quantity.normalize()),
                     "unit_price": str(line.unit_price.normalize()),
                     "amount": str(line.amount),
+                    "tax": line.tax,
+                    "tax_amount": str(line.tax_amount),
                 }
                 for line in lines.get(invoice.id or 0, [])
             ]
         views.append(view)
     return views
+
+
+def _remote_totals(invoice: Invoice, link: SyncLink | None, lines: int) -> dict[str, Any]:
+    """The provider's subtotal, tax and total, and whether they differ from ours."""
+    if link is None or link.remote_total is None:
+        return {"totals": None, "totals_mismatch": False}
+    remote = {
+        "subtotal": link.remote_subtotal,
+        "tax": link.remote_tax,
+        "total": link.remote_total,
+    }
+    ours = {"subtotal": invoice.subtotal, "tax": invoice.tax, "total": invoice.total}
+    mismatch = any(
+        value is not None and differs(ours[key], value, lines=lines)
+        for key, value in remote.items()
+    )
+    return {
+        "totals": {key: None if value is None else str(value) for key, value in remote.items()},
+        "totals_mismatch": mismatch,
+    }
 
 
 def batch_view(

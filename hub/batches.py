@@ -6,8 +6,8 @@ import datetime as dt
 import hashlib
 import json
 import re
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -25,11 +25,18 @@ from hub.models import (
     InvoiceBatch,
     InvoiceLine,
     InvoiceStatus,
+    LinkState,
+    Organization,
     Participant,
+    SyncLink,
 )
+from hub.tax import line_amount, line_tax
 
 MAX_INVOICES = 10_000
 MAX_LINES = 250
+#: Coordinoter's invoice numbers may be longer than some providers allow (QuickBooks:
+#: 21); the provider's check holds those with a reason instead of refusing the batch.
+MAX_NUMBER = 100
 CENT = Decimal("0.01")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # ISO 4217 codes QuickBooks Online accepts for multicurrency companies include these;
@@ -49,7 +56,9 @@ def _exact_decimal(value: Any) -> Any:
 Amount = Annotated[Decimal, BeforeValidator(_exact_decimal)]
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """A request body: unknown fields refused, text stripped, no NUL characters."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @field_validator("*", mode="after")
@@ -61,16 +70,20 @@ class _Strict(BaseModel):
         return value
 
 
-class LineIn(_Strict):
+class LineIn(StrictModel):
     """One invoice line as the API accepts it."""
 
     description: str = Field(min_length=1, max_length=4000)
     item_code: str = Field(min_length=1, max_length=100)
     quantity: Amount = Field(gt=0)
+    #: Before GST.
     unit_price: Amount = Field(ge=0)
+    #: ``gst`` (10% on top of the unit price) or ``gst_free``; absent: the organization's
+    #: default.
+    tax: Literal["gst", "gst_free"] | None = None
 
 
-class ParticipantIn(_Strict):
+class ParticipantIn(StrictModel):
     """The participant billed."""
 
     id: str = Field(min_length=1, max_length=100)
@@ -85,10 +98,10 @@ class ParticipantIn(_Strict):
         return value or None
 
 
-class InvoiceIn(_Strict):
+class InvoiceIn(StrictModel):
     """One invoice as the API accepts it."""
 
-    number: str = Field(min_length=1, max_length=21)
+    number: str = Field(min_length=1, max_length=MAX_NUMBER)
     participant: ParticipantIn
     issue_date: dt.date
     due_date: dt.date
@@ -110,16 +123,17 @@ class InvoiceIn(_Strict):
         return self
 
 
-class BatchIn(_Strict):
+class BatchIn(StrictModel):
     """A batch as the API accepts it."""
 
     reference: str = Field(min_length=1, max_length=200)
     invoices: list[InvoiceIn] = Field(min_length=1, max_length=MAX_INVOICES)
 
 
-class InvoicePatch(_Strict):
+class InvoicePatch(StrictModel):
     """What may change on an invoice after it was created."""
 
+    number: str | None = Field(default=None, min_length=1, max_length=MAX_NUMBER)
     due_date: dt.date | None = None
     memo: str | None = Field(default=None, max_length=4000)
     lines: list[LineIn] | None = Field(default=None, min_length=1, max_length=MAX_LINES)
@@ -169,9 +183,25 @@ def fingerprint(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def _line_amount(line: LineIn) -> Decimal:
-    # Half up, as accounting systems round (QuickBooks refuses a line otherwise).
-    return (line.quantity * line.unit_price).quantize(CENT, ROUND_HALF_UP)
+def default_tax(session: Session, organization_id: int) -> str:
+    """The tax treatment of a line that does not say, for this organization."""
+    organization = session.get(Organization, organization_id)
+    return organization.default_tax if organization is not None else "gst_free"
+
+
+def _line_values(line: LineIn, fallback: str) -> tuple[Decimal, str, Decimal]:
+    """A line's amount before GST, its treatment, and its GST."""
+    amount = line_amount(line.quantity, line.unit_price)
+    treatment = line.tax or fallback
+    return amount, treatment, line_tax(amount, treatment)
+
+
+def _totals(lines: list[LineIn], fallback: str) -> tuple[Decimal, Decimal]:
+    """An invoice's subtotal (before GST) and GST, from its lines."""
+    values = [_line_values(line, fallback) for line in lines]
+    subtotal = sum((amount for amount, _, _ in values), Decimal("0")).quantize(CENT)
+    tax = sum((gst for _, _, gst in values), Decimal("0")).quantize(CENT)
+    return subtotal, tax
 
 
 def create_batch(
@@ -229,11 +259,13 @@ def create_batch(
     session.flush()
     assert batch.id is not None
     participants = _upsert_participants(session, organization_id, batch_in)
+    fallback = default_tax(session, organization_id)
     # Plain multi-row INSERTs: a batch may hold 10,000 invoices, and building an ORM
     # object for each (and each line) would cost more than storing them.
     invoice_rows = []
     for invoice_in in batch_in.invoices:
-        total = sum((_line_amount(line) for line in invoice_in.lines), Decimal("0")).quantize(CENT)
+        subtotal, tax = _totals(invoice_in.lines, fallback)
+        total = subtotal + tax
         invoice_rows.append(
             {
                 "organization_id": organization_id,
@@ -245,6 +277,8 @@ def create_batch(
                 "currency": invoice_in.currency,
                 "memo": invoice_in.memo,
                 "status": InvoiceStatus.open.value,
+                "subtotal": subtotal,
+                "tax": tax,
                 "total": total,
                 "amount_paid": Decimal("0"),
                 "balance": total,
@@ -259,7 +293,7 @@ def create_batch(
         invoice_rows,
     ).scalars()
     line_rows = [
-        _line_row(invoice_id, position, line)
+        _line_row(invoice_id, position, line, fallback)
         for invoice_id, invoice_in in zip(ids, batch_in.invoices, strict=True)
         for position, line in enumerate(invoice_in.lines, start=1)
     ]
@@ -296,12 +330,15 @@ def _upsert_participants(
     return {ref: participant.id for ref, participant in rows.items() if participant.id is not None}
 
 
-def _add_lines(session: Session, invoice_id: int, lines: list[LineIn]) -> None:
+def _add_lines(session: Session, invoice_id: int, lines: list[LineIn], fallback: str) -> None:
     for position, line in enumerate(lines, start=1):
-        session.add(InvoiceLine(**_line_row(invoice_id, position, line)))
+        session.add(InvoiceLine(**_line_row(invoice_id, position, line, fallback)))
 
 
-def _line_row(invoice_id: int, position: int, line: LineIn) -> dict[str, Any]:
+def _line_row(invoice_id: int, position: int, line: LineIn, fallback: str) -> dict[str, Any]:
+    # The treatment is stored as resolved: changing the organization's default later
+    # does not change invoices already made.
+    amount, treatment, tax = _line_values(line, fallback)
     return {
         "invoice_id": invoice_id,
         "position": position,
@@ -309,7 +346,9 @@ def _line_row(invoice_id: int, position: int, line: LineIn) -> dict[str, Any]:
         "item_code": line.item_code,
         "quantity": line.quantity,
         "unit_price": line.unit_price,
-        "amount": _line_amount(line),
+        "amount": amount,
+        "tax": treatment,
+        "tax_amount": tax,
     }
 
 
@@ -363,7 +402,9 @@ def apply_patch(session: Session, invoice: Invoice, patch: InvoicePatch) -> None
         )
     changes = patch.model_dump(exclude_unset=True)
     if not changes:
-        raise InputError(422, "invalid", "nothing to change: send due_date, memo or lines")
+        raise InputError(422, "invalid", "nothing to change: send number, due_date, memo or lines")
+    if "number" in changes:
+        _renumber(session, invoice, patch.number)
     if "due_date" in changes:
         if patch.due_date is None or patch.due_date < invoice.issue_date:
             raise InputError(
@@ -376,7 +417,9 @@ def apply_patch(session: Session, invoice: Invoice, patch: InvoicePatch) -> None
     if "memo" in changes:
         invoice.memo = patch.memo
     if patch.lines is not None:
-        total = sum((_line_amount(line) for line in patch.lines), Decimal("0")).quantize(CENT)
+        fallback = default_tax(session, invoice.organization_id)
+        subtotal, tax = _totals(patch.lines, fallback)
+        total = subtotal + tax
         if total < invoice.amount_paid:
             raise InputError(
                 422,
@@ -390,10 +433,35 @@ def apply_patch(session: Session, invoice: Invoice, patch: InvoicePatch) -> None
             session.delete(line)
         session.flush()
         assert invoice.id is not None
-        _add_lines(session, invoice.id, patch.lines)
+        _add_lines(session, invoice.id, patch.lines, fallback)
+        invoice.subtotal = subtotal
+        invoice.tax = tax
         invoice.total = total
         invoice.balance = total - invoice.amount_paid
     _bump_and_push(session, invoice)
+
+
+def _renumber(session: Session, invoice: Invoice, number: str | None) -> None:
+    """Give an invoice a new number, unique in its organization."""
+    if number is None:
+        raise InputError(
+            422, "invalid", "number: must not be null", [{"field": "number", "message": "null"}]
+        )
+    if number == invoice.number:
+        return
+    taken = session.exec(
+        select(Invoice.id).where(
+            Invoice.organization_id == invoice.organization_id, Invoice.number == number
+        )
+    ).first()
+    if taken is not None:
+        raise InputError(
+            409,
+            "invoice_number_taken",
+            f"invoice number {number} already exists in this organization",
+            [{"field": "number", "message": "already exists"}],
+        )
+    invoice.number = number
 
 
 def void_invoice(session: Session, invoice: Invoice) -> None:
@@ -422,3 +490,53 @@ def _bump_and_push(session: Session, invoice: Invoice) -> None:
     session.flush()
     for connection in live_connections(session, invoice.organization_id):
         enqueue_invoice_change(session, invoice, connection)
+        if reset_unpushed_links(session, connection, [invoice.id or 0]):
+            # Held or refused before: the edit may be the fix, so it is tried again.
+            batch = session.get(InvoiceBatch, invoice.batch_id)
+            if batch is not None:
+                queue_batch_push(session, batch, connection)
+
+
+def reset_unpushed_links(
+    session: Session,
+    connection: Connection,
+    invoice_ids: list[int] | None = None,
+    *,
+    batch_id: int | None = None,
+    fix_in: str | None = None,
+) -> list[int]:
+    """Mark held or refused invoices as pending again, to be checked and pushed anew.
+
+    Limited to ``invoice_ids``, to the invoices of ``batch_id``, or to problems fixed
+    in ``fix_in`` (``mapping`` after the mapping changed). Returns the invoices' ids.
+    """
+    query = select(SyncLink).where(
+        SyncLink.connection_id == connection.id,
+        SyncLink.kind == "invoice",
+        col(SyncLink.state).in_([LinkState.failed.value, LinkState.needs_attention.value]),
+    )
+    if invoice_ids is not None:
+        query = query.where(col(SyncLink.local_key).in_([str(i) for i in invoice_ids]))
+    if batch_id is not None:
+        keys = select(sa.cast(Invoice.id, sa.String)).where(Invoice.batch_id == batch_id)
+        query = query.where(col(SyncLink.local_key).in_(keys))
+    if fix_in is not None:
+        query = query.where(SyncLink.fix_in == fix_in)
+    links = session.exec(query).all()
+    now = utcnow()
+    for link in links:
+        link.state = LinkState.pending.value
+        link.updated_at = now
+        session.add(link)
+    return [int(link.local_key) for link in links]
+
+
+def requeue_batches(session: Session, connection: Connection, invoice_ids: list[int]) -> int:
+    """Queue a push of every batch holding one of ``invoice_ids``; return how many."""
+    if not invoice_ids:
+        return 0
+    batch_ids = select(Invoice.batch_id).where(col(Invoice.id).in_(invoice_ids))
+    batches = session.exec(select(InvoiceBatch).where(col(InvoiceBatch.id).in_(batch_ids))).all()
+    for batch in batches:
+        queue_batch_push(session, batch, connection)
+    return len(batches)

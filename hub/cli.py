@@ -207,6 +207,10 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         extra["limits"] = False
     if args.aggregation_seconds is not None:
         extra["aggregation_seconds"] = args.aggregation_seconds
+    if args.region:
+        extra["region"] = args.region
+    if args.latency_ms is not None:
+        extra["latency_ms"] = args.latency_ms
     if args.client_id:
         extra.update(
             client_id=args.client_id,
@@ -304,6 +308,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state-file", help="keep the emulator's data in this JSON file")
     p.add_argument("--no-limits", action="store_true", help="turn QuickBooks' throttles off")
     p.add_argument("--aggregation-seconds", type=float)
+    p.add_argument(
+        "--region",
+        type=str.upper,
+        choices=["AU", "US", "UK", "GB", "CA"],
+        help="the seeded company's country (default AU)",
+    )
+    p.add_argument(
+        "--latency-ms", type=float, help="delay every API request by this many milliseconds"
+    )
     p.add_argument("--client-id", help="register an app with this client id")
     p.add_argument("--client-secret")
     p.add_argument("--redirect-uri", action="append", help="the app's redirect URI (repeat)")

@@ -120,6 +120,10 @@ def run_demo(*, port: int, emulator_port: int, host: str) -> int:
                 "redirect_uris": [f"{settings.base_url}/integrations/quickbooks/callback"],
                 "public_url": env["QUICKBOOKS_ENVIRONMENT"],
                 "aggregation_seconds": 0.0,
+                # An Australian client reaching Intuit's US-hosted API waits 150-300 ms per
+                # call (round trip plus server time); the fast end keeps the demo snappy
+                # while still showing what the real service feels like.
+                "latency_ms": 150,
             },
         )
     )

@@ -41,7 +41,9 @@ from hub.types import (
     EmulatorOptions,
     IntegrationInfo,
     InvoicePayload,
+    InvoiceProblem,
     InvoiceUpdate,
+    MappingChoices,
     PluginConfig,
     RemoteRef,
     SyncOutcome,
@@ -133,6 +135,14 @@ async def sync_batch(ctx: ConnectionContext, batch: BatchPayload) -> BatchSyncRe
     :class:`~hub.types.InvoiceResult` per invoice in ``batch.invoices`` and a
     :class:`~hub.types.LinkUpdate` for every mapping created or found.
 
+    ``ctx.mapping`` holds the connection's mapping (see :func:`mapping_choices`):
+    put the mapped tax code on every line by its ``tax`` treatment. When the provider
+    reports the invoice's subtotal, tax and total on creation, return them as
+    ``InvoiceResult.totals``; the host shows them and flags a difference from what
+    Coordinoter expects. A refusal's ``RecordError.message`` says what happened and
+    how to fix it in plain words; keep the provider's own words in
+    ``provider_detail``.
+
     Must be idempotent: the host calls it again after a crash, timeout or retry,
     possibly for invoices the provider already created. Use each invoice's
     ``idempotency_key`` (and ``invoice.remote`` when set) so nothing is ever
@@ -142,6 +152,53 @@ async def sync_batch(ctx: ConnectionContext, batch: BatchPayload) -> BatchSyncRe
     (``retryable=False``) and does not stop the others. Raise
     :class:`~hub.errors.RateLimited`, :class:`~hub.errors.Transient` or
     :class:`~hub.errors.AuthRevoked` when the whole call should be retried or parked.
+    """
+
+
+@hookspec(firstresult=True)
+async def mapping_choices(ctx: ConnectionContext) -> MappingChoices:  # type: ignore[empty-body]
+    """Optional: list the account's choices for the connection's mapping page.
+
+    The mapping says how Coordinoter's words become the account's: which tax code
+    stands for each tax treatment, which income account new items use, how
+    participants become customers. Return one :class:`~hub.types.MappingField` per
+    question, with the account's options read from the provider, and a ``suggested``
+    option chosen by the options' properties (a tax code's rate and purpose, an
+    account's type), never by ids or constants: ids belong to each account. Leave
+    ``suggested`` as ``None`` when no option fits without doubt; the host then holds
+    the invoices that need the field, visibly, until an admin chooses. Mark a field
+    ``required=False`` when it does not apply to this account.
+
+    Put in ``facts`` what later hooks need to know about the account (home currency,
+    tax model, settings), and in ``notes`` sentences worth showing an admin.
+
+    Called right after a connection is made, when an admin refreshes the page's
+    choices, and before a push when the host holds none. ``ctx.mapping`` holds the
+    current values, if any. Reads only: must not write anything in the provider.
+    Raise :class:`~hub.errors.Transient`, :class:`~hub.errors.RateLimited` or
+    :class:`~hub.errors.AuthRevoked` as for any call.
+    """
+
+
+@hookspec(firstresult=True)
+async def check_batch(  # type: ignore[empty-body]
+    ctx: ConnectionContext, batch: BatchPayload
+) -> Sequence[InvoiceProblem]:
+    """Optional: check invoices against the mapping and the provider's rules, writing nothing.
+
+    Called right before :func:`sync_batch`, with the same invoices and context
+    (``ctx.mapping``, ``ctx.account_facts``, ``ctx.links``). Return one
+    :class:`~hub.types.InvoiceProblem` for each invoice the provider would refuse or
+    that would be pushed wrong: a tax treatment with no tax code mapped, a number
+    longer than the provider allows, a currency the account does not use, a linked
+    customer made inactive. Say what is wrong and what to do in plain words, and set
+    ``fix_in`` to where the fix is made. One problem per invoice (the first that
+    matters). Return an empty sequence when every invoice may go.
+
+    The host holds those invoices as "needs attention" with the message, pushes the
+    rest, and checks the held ones again when the mapping or the invoice changes, or
+    when someone retries. May read from the provider (cheaply: the whole batch, not
+    one request per invoice), never write.
     """
 
 
@@ -202,6 +259,8 @@ PER_INTEGRATION_HOOKS = (
     "authorize",
     "callback",
     "handle_webhook",
+    "mapping_choices",
+    "check_batch",
     "sync_batch",
     "apply_changes",
     "push_invoice_change",

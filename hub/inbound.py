@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, col, select
 
 from hub.connections import record_activity
+from hub.context import INVOICE, connection_context, load_connection
 from hub.db import utcnow
 from hub.errors import Transient
 from hub.inbox import store_events
@@ -32,7 +33,7 @@ from hub.models import (
     WebhookDelivery,
     WebhookEvent,
 )
-from hub.sync import INVOICE, connection_context, load_connection
+from hub.sync import store_totals
 from hub.types import ChangeEvent, ChangeSet, InvoiceUpdate
 
 if TYPE_CHECKING:
@@ -190,6 +191,8 @@ def apply_updates(
             continue
         link.remote_version = update.remote_version or link.remote_version
         link.remote_updated_at = update.remote_updated_at or link.remote_updated_at
+        if not update.deleted:
+            store_totals(link, update.totals)
         link.updated_at = utcnow()
         session.add(link)
         unpushed = link.pushed_version is not None and invoice.version > link.pushed_version

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from hub.models import Connection, ConnectionStatus
+from hub.mapping import mapping_view
+from hub.models import Connection, ConnectionMapping, ConnectionStatus
 from hub.plugins import PluginHost
 
 STATE_LABELS = {
@@ -26,6 +27,14 @@ def integration_listing(
             select(Connection).where(Connection.organization_id == organization_id)
         ).all()
     }
+    mappings = {
+        row.connection_id: mapping_view(row)
+        for row in session.exec(
+            select(ConnectionMapping).where(
+                col(ConnectionMapping.connection_id).in_([c.id for c in connections.values()])
+            )
+        ).all()
+    } if connections else {}
     listing = []
     for integration in plugins.integrations:
         info = integration.info
@@ -67,6 +76,13 @@ def integration_listing(
                     else None
                 ),
                 "last_error": connection.last_error if live and connection is not None else None,
+                #: Mapping fields pushing needs that have no value (their labels).
+                "mapping_missing": [
+                    field.label
+                    for field in mappings[connection.id].missing
+                ]
+                if live and connection is not None and connection.id in mappings
+                else [],
             }
         )
     return listing

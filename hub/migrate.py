@@ -23,11 +23,28 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
-    """Bring the schema up to ``revision``."""
+    """Bring the schema up to ``revision``.
+
+    SQLite changes a table by copying it, which fails while other tables' rows refer
+    to it and foreign keys are enforced. SQLite's own procedure for that is followed:
+    foreign keys off outside the transaction, checked before it commits, on again.
+    """
     config = alembic_config(db.url)
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with db.engine.connect() as connection:
+        raw = connection.connection.driver_connection if db.is_sqlite else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if raw is not None:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration broke references: {broken[:5]}")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def head_revision(url: str) -> str | None:

@@ -27,6 +27,10 @@ def _money_field(default: Decimal = ZERO, scale: int = 2) -> Any:
     return Field(default=default, sa_type=Money(scale))
 
 
+def _optional_money_field() -> Any:
+    return Field(default=None, sa_type=Money(2))
+
+
 class Role(enum.StrEnum):
     """What a user may do."""
 
@@ -59,6 +63,8 @@ class BatchSyncState(enum.StrEnum):
     synced = "synced"
     partially_synced = "partially_synced"
     failed = "failed"
+    #: Everything settled, but some invoices are held before pushing (see LinkState).
+    needs_attention = "needs_attention"
     not_synced_created_before_connection = "not_synced_created_before_connection"
 
 
@@ -67,7 +73,10 @@ class LinkState(enum.StrEnum):
 
     pending = "pending"
     synced = "synced"
+    #: The provider refused it.
     failed = "failed"
+    #: Held before pushing: the check found something to fix first (nothing was sent).
+    needs_attention = "needs_attention"
 
 
 class JobState(enum.StrEnum):
@@ -88,6 +97,8 @@ class Organization(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
+    #: The tax treatment of an invoice line that does not say (``hub.types.TaxTreatment``).
+    default_tax: str = Field(default="gst_free", max_length=16)
     created_at: dt.datetime = _now_field()
 
 
@@ -168,6 +179,23 @@ class Connection(SQLModel, table=True):
     updated_at: dt.datetime = _now_field()
 
 
+class ConnectionMapping(SQLModel, table=True):
+    """How a connection turns Coordinoter's words into the provider's, and its choices.
+
+    ``choices`` and ``facts`` are what the plugin's ``mapping_choices`` last answered
+    (kept so the page and every push need no extra calls to the provider); ``values``
+    are what is in force: an admin's choices, else the plugin's suggestions.
+    """
+
+    connection_id: int = Field(foreign_key="connection.id", primary_key=True)
+    values: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    choices: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    facts: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    loaded_at: dt.datetime | None = _time_field()
+    changed_at: dt.datetime | None = _time_field()
+    changed_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+
+
 class OAuthState(SQLModel, table=True):
     """A pending authorization: single-use, short-lived, bound to one browser session."""
 
@@ -221,12 +249,15 @@ class Invoice(SQLModel, table=True):
     organization_id: int = Field(foreign_key="organization.id", index=True)
     batch_id: int = Field(foreign_key="invoicebatch.id", index=True)
     participant_id: int = Field(foreign_key="participant.id", index=True)
-    number: str = Field(max_length=21)
+    number: str = Field(max_length=100)
     issue_date: dt.date
     due_date: dt.date
     currency: str = Field(max_length=3)
     memo: str | None = Field(default=None, max_length=4000)
     status: str = Field(default=InvoiceStatus.open.value, max_length=20)
+    #: What Coordinoter expects: the lines before GST, their GST, and both together.
+    subtotal: Decimal = _money_field()
+    tax: Decimal = _money_field()
     total: Decimal = _money_field()
     amount_paid: Decimal = _money_field()
     balance: Decimal = _money_field()
@@ -248,7 +279,12 @@ class InvoiceLine(SQLModel, table=True):
     item_code: str = Field(max_length=100)
     quantity: Decimal = _money_field(scale=4)
     unit_price: Decimal = _money_field(scale=4)
+    #: Before GST.
     amount: Decimal = _money_field()
+    #: ``hub.types.TaxTreatment``: gst or gst_free.
+    tax: str = Field(default="gst_free", max_length=16)
+    #: The GST Coordinoter expects on this line (rounded per line).
+    tax_amount: Decimal = _money_field()
 
 
 # --- sync ----------------------------------------------------------------------------------
@@ -273,7 +309,15 @@ class SyncLink(SQLModel, table=True):
     state: str = Field(default=LinkState.pending.value, max_length=20)
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     last_error_code: str | None = Field(default=None, max_length=64)
+    #: The provider's own words for the last error, kept for support.
+    last_error_detail: str | None = Field(default=None, sa_type=sa.Text)
+    #: Where the last error is fixed: mapping, invoice or provider (``FixPlace``).
+    fix_in: str | None = Field(default=None, max_length=16)
     support_reference: str | None = Field(default=None, max_length=100)
+    #: An invoice's amounts as the provider computed them.
+    remote_subtotal: Decimal | None = _optional_money_field()
+    remote_tax: Decimal | None = _optional_money_field()
+    remote_total: Decimal | None = _optional_money_field()
     attempts: int = 0
     #: The local ``Invoice.version`` last pushed, so edits are pushed exactly once.
     pushed_version: int | None = None
@@ -293,6 +337,7 @@ class BatchSync(SQLModel, table=True):
     total: int = 0
     synced: int = 0
     failed: int = 0
+    held: int = 0
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     pushed_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: dt.datetime = _now_field()

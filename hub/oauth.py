@@ -60,6 +60,7 @@ class Connected:
 
     account_name: str
     reconnected: bool
+    connection_id: int
 
 
 def _hash(state: str) -> str:
@@ -343,7 +344,7 @@ class OAuthFlow:
         log.info(
             "connection %s connected to account %s", connection.id, account.external_account_id
         )
-        return Connected(account.display_name, reconnected)
+        return Connected(account.display_name, reconnected, connection.id or 0)
 
     async def disconnect(self, integration: Integration, organization_id: int) -> str | None:
         """Revoke at the provider and forget the tokens; return a warning if revoke failed."""

@@ -32,7 +32,12 @@ _LINE = {
         "description": {"type": "string", "maxLength": 4000},
         "item_code": {"type": "string", "maxLength": 100},
         "quantity": _DECIMAL,
-        "unit_price": _DECIMAL,
+        "unit_price": {**_DECIMAL, "description": "Before GST"},
+        "tax": {
+            "enum": ["gst", "gst_free"],
+            "description": "gst: 10% GST is added to the line; absent: the organization's "
+            "default_tax (see /settings)",
+        },
     },
 }
 
@@ -40,7 +45,7 @@ _INVOICE_IN = {
     "type": "object",
     "required": ["number", "participant", "issue_date", "due_date", "currency", "lines"],
     "properties": {
-        "number": {"type": "string", "maxLength": 21},
+        "number": {"type": "string", "maxLength": 100},
         "participant": {
             "type": "object",
             "required": ["id", "name"],
@@ -58,13 +63,35 @@ _INVOICE_IN = {
     },
 }
 
+_TOTALS = {
+    "type": "object",
+    "properties": {"subtotal": _DECIMAL, "tax": _DECIMAL, "total": _DECIMAL},
+}
+
 _SYNC = {
     "type": "object",
     "properties": {
-        "sync_state": {"type": "string"},
+        "sync_state": {
+            "enum": [
+                "not_connected", "not_synced_created_before_connection", "queued", "running",
+                "synced", "failed", "needs_attention",
+            ],
+            "description": "needs_attention: held before pushing until ``error`` is fixed",
+        },
         "remote_id": {"type": ["string", "null"]},
         "remote_number": {"type": ["string", "null"]},
-        "error": {"type": ["string", "null"]},
+        "error": {"type": ["string", "null"], "description": "What happened and what to do"},
+        "error_code": {"type": ["string", "null"]},
+        "error_detail": {"type": ["string", "null"], "description": "The provider's own words"},
+        "fix_in": {"enum": ["mapping", "invoice", "provider", None]},
+        "totals": {
+            "oneOf": [_TOTALS, {"type": "null"}],
+            "description": "As the accounting system computed them",
+        },
+        "totals_mismatch": {
+            "type": "boolean",
+            "description": "The accounting system's totals differ from ours by more than rounding",
+        },
     },
 }
 
@@ -74,6 +101,8 @@ _INVOICE_OUT = {
         "id": {"type": "integer"},
         "number": {"type": "string"},
         "status": {"enum": ["open", "partially_paid", "paid", "void"]},
+        "subtotal": {**_DECIMAL, "description": "Before GST"},
+        "tax": {**_DECIMAL, "description": "GST, 10% of each gst line, rounded per line"},
         "total": _DECIMAL,
         "amount_paid": _DECIMAL,
         "balance": _DECIMAL,
@@ -90,6 +119,64 @@ _BATCH_OUT = {
         "created_at": {"type": "string", "format": "date-time"},
         "integrations": {"type": "object", "additionalProperties": {"type": "object"}},
         "invoices": {"type": "array", "items": _INVOICE_OUT},
+    },
+}
+
+
+_MAPPING = {
+    "type": "object",
+    "properties": {
+        "integration": {"type": "string"},
+        "complete": {"type": "boolean", "description": "Every field pushing needs has a value"},
+        "loaded_at": {"type": ["string", "null"], "format": "date-time"},
+        "notes": {"type": "array", "items": {"type": "string"}},
+        "fields": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "key": {"type": "string"},
+                    "label": {"type": "string"},
+                    "help": {"type": "string"},
+                    "required": {"type": "boolean"},
+                    "value": {"type": ["string", "null"]},
+                    "suggested": {"type": ["string", "null"]},
+                    "warning": {"type": ["string", "null"]},
+                    "options": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "value": {"type": "string"},
+                                "label": {"type": "string"},
+                                "detail": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+_MAPPING_PATCH = {
+    "type": "object",
+    "required": ["values"],
+    "additionalProperties": False,
+    "properties": {
+        "values": {
+            "type": "object",
+            "description": "Field key -> one of its options' values (null clears an optional one)",
+            "additionalProperties": {"type": ["string", "null"]},
+        }
+    },
+}
+
+_SETTINGS = {
+    "type": "object",
+    "properties": {
+        "organization": {"type": "string"},
+        "default_tax": {"enum": ["gst", "gst_free"]},
     },
 }
 
@@ -111,6 +198,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def openapi_document(base_url: str) -> dict[str, Any]:
     """The OpenAPI document for ``/api/v1``."""
     invoice_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    slug = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Integration Hub API", "version": __version__},
@@ -122,6 +210,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "Error": _ERROR,
                 "Batch": _BATCH_OUT,
                 "Invoice": _INVOICE_OUT,
+                "Mapping": _MAPPING,
+                "Settings": _SETTINGS,
                 "BatchIn": {
                     "type": "object",
                     "required": ["reference", "invoices"],
@@ -138,6 +228,67 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "summary": "Installed integrations and this organization's connections",
                     "responses": {"200": _json({"type": "object"}, "The listing"), **_errors(401)},
                 }
+            },
+            "/integrations/{slug}/mapping": {
+                "get": {
+                    "summary": "How Coordinoter's tax treatments, items and participants become "
+                    "the connected account's",
+                    "parameters": [slug],
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/Mapping"}, "The mapping"),
+                        **_errors(401, 404, 409),
+                    },
+                },
+                "patch": {
+                    "summary": "Choose options; invoices held for the mapping are pushed again",
+                    "parameters": [slug],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _MAPPING_PATCH}},
+                    },
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/Mapping"}, "Saved"),
+                        **_errors(400, 401, 404, 409, 413, 422),
+                    },
+                },
+            },
+            "/integrations/{slug}/mapping/refresh": {
+                "post": {
+                    "summary": "Read the account's tax codes and accounts again",
+                    "parameters": [slug],
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/Mapping"}, "Read again"),
+                        **_errors(401, 404, 409, 502),
+                    },
+                }
+            },
+            "/settings": {
+                "get": {
+                    "summary": "The organization's settings",
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/Settings"}, "Settings"),
+                        **_errors(401),
+                    },
+                },
+                "patch": {
+                    "summary": "Change the default tax treatment of lines that do not say",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "properties": {"default_tax": {"enum": ["gst", "gst_free"]}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/Settings"}, "Saved"),
+                        **_errors(400, 401, 413, 422),
+                    },
+                },
             },
             "/invoice-batches": {
                 "post": {
@@ -178,7 +329,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     },
                 },
                 "patch": {
-                    "summary": "Change due date, memo or lines; the change is pushed",
+                    "summary": "Change number, due date, memo or lines; the change is pushed "
+                    "(a held or refused invoice is checked and pushed again)",
                     "parameters": [invoice_id],
                     "requestBody": {
                         "required": True,

@@ -21,6 +21,8 @@ SERVICES = [
     ("07_004_0132_8_3", "Specialist support coordination", "190.54"),
     ("07_001_0106_8_3", "Support connection", "65.09"),
 ]
+#: A charge outside the participant's plan, on which GST applies.
+GST_SERVICE = ("ADMIN-REPORT", "Report for a third party (not NDIS-funded)", "85.00")
 
 
 def sample_batch(today: dt.date, count: int = 5, *, seed: int | None = None) -> BatchIn:
@@ -31,6 +33,26 @@ def sample_batch(today: dt.date, count: int = 5, *, seed: int | None = None) -> 
     for n in range(count):
         ref, name, email = PARTICIPANTS[n % len(PARTICIPANTS)]
         code, description, price = rng.choice(SERVICES)
+        lines: list[dict[str, str]] = [
+            {
+                "description": description,
+                "item_code": code,
+                "quantity": str(rng.choice([1, 1.5, 2, 3])),
+                "unit_price": price,
+                "tax": "gst_free",
+            }
+        ]
+        if n % 3 == 2:  # now and then, something GST applies to
+            code, description, price = GST_SERVICE
+            lines.append(
+                {
+                    "description": description,
+                    "item_code": code,
+                    "quantity": "1",
+                    "unit_price": price,
+                    "tax": "gst",
+                }
+            )
         invoices.append(
             {
                 "number": f"S{today:%y%m%d}-{stamp}-{n + 1:03d}",
@@ -38,14 +60,7 @@ def sample_batch(today: dt.date, count: int = 5, *, seed: int | None = None) -> 
                 "issue_date": today.isoformat(),
                 "due_date": (today + dt.timedelta(days=14)).isoformat(),
                 "currency": "AUD",
-                "lines": [
-                    {
-                        "description": description,
-                        "item_code": code,
-                        "quantity": str(rng.choice([1, 1.5, 2, 3])),
-                        "unit_price": price,
-                    }
-                ],
+                "lines": lines,
             }
         )
     reference = f"Sample fortnight {today:%d %b %Y} {stamp}"

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -16,14 +15,15 @@ from sqlmodel import Session, col, select
 
 from hub import metrics
 from hub.connections import record_activity
+from hub.context import INVOICE, connection_context, known_links, load_connection
 from hub.db import utcnow
 from hub.errors import Transient
-from hub.jobs import Park, enqueue, handler
+from hub.jobs import enqueue, handler
+from hub.mapping import ensure_choices
 from hub.models import (
     BatchSync,
     BatchSyncState,
     Connection,
-    ConnectionStatus,
     Invoice,
     InvoiceBatch,
     InvoiceLine,
@@ -32,15 +32,16 @@ from hub.models import (
     Participant,
     SyncLink,
 )
-from hub.ratelimit import account_key
 from hub.types import (
     BatchPayload,
     BatchSyncResult,
-    ConnectionContext,
     InvoicePayload,
+    InvoiceProblem,
+    InvoiceTotals,
     LinePayload,
     LinkUpdate,
     ParticipantPayload,
+    RecordError,
     RemoteRef,
     SyncOutcome,
 )
@@ -53,70 +54,6 @@ log = logging.getLogger(__name__)
 #: Invoices handed to ``sync_batch`` per call; results are saved after each call, so
 #: progress shows while a large batch is pushed and a crash repeats at most one chunk.
 CHUNK = 500
-INVOICE = "invoice"
-
-
-# --- contexts -----------------------------------------------------------------------------
-
-
-def load_connection(services: Services, connection_id: int) -> Connection:
-    """The connection a job acts for; parks the job when it is not usable."""
-    with services.db.read_session() as session:
-        connection = session.get(Connection, connection_id)
-    if connection is None or connection.status == ConnectionStatus.disconnected.value:
-        raise Park("the connection was disconnected")
-    if connection.status != ConnectionStatus.connected.value:
-        raise Park(connection.last_error or "the connection needs reconnecting")
-    if connection.integration not in services.plugins:
-        raise Transient(f"the {connection.integration} plugin is not loaded in this process")
-    return connection
-
-
-def known_links(session: Session, connection_id: int) -> dict[tuple[str, str], RemoteRef]:
-    """Every non-invoice link of a connection (customers, items ...)."""
-    rows = session.exec(
-        select(SyncLink).where(
-            SyncLink.connection_id == connection_id,
-            SyncLink.kind != INVOICE,
-            col(SyncLink.remote_id).is_not(None),
-        )
-    ).all()
-    return {(r.kind, r.local_key): RemoteRef(r.remote_id or "", r.remote_version) for r in rows}
-
-
-@contextlib.asynccontextmanager
-async def connection_context(
-    services: Services,
-    connection: Connection,
-    links: dict[tuple[str, str], RemoteRef] | None = None,
-) -> AsyncIterator[ConnectionContext]:
-    """A context for hooks acting for ``connection``, with a limited HTTP client."""
-    integration = services.plugins.get(connection.integration)
-    assert integration is not None and connection.id is not None
-    connection_id = connection.id
-    handed: dict[str, str | None] = {"token": None}
-
-    async def access_token(*, force_refresh: bool = False) -> str:
-        stale = handed["token"] if force_refresh else None
-        token = await services.vault.access_token(connection_id, stale=stale)
-        handed["token"] = token
-        return token
-
-    async with services.http.client(
-        connection.integration,
-        account_key=account_key(connection.integration, connection.external_account_id),
-        limits=integration.info.rate_limits,
-    ) as http:
-        yield ConnectionContext(
-            config=integration.config,
-            info=integration.info,
-            connection_id=connection_id,
-            external_account_id=connection.external_account_id or "",
-            environment="production" if connection.environment == "production" else "sandbox",
-            access_token=access_token,
-            http=http,
-            links=links or {},
-        )
 
 
 # --- payloads -----------------------------------------------------------------------------
@@ -171,10 +108,11 @@ def invoice_payloads(
                         item_code=line.item_code,
                         quantity=line.quantity,
                         unit_price=line.unit_price,
+                        tax="gst" if line.tax == "gst" else "gst_free",
                     )
                     for line in lines.get(invoice.id, [])
                 ),
-                idempotency_key=f"hub-{connection_id}-{invoice.id}",
+                idempotency_key=idempotency_key(connection_id, invoice.id, link),
                 memo=invoice.memo,
                 voided=invoice.status == "void",
                 remote=(
@@ -185,6 +123,19 @@ def invoice_payloads(
             )
         )
     return payloads
+
+
+def idempotency_key(connection_id: int, invoice_id: int, link: SyncLink | None) -> str:
+    """The key that makes pushing one invoice idempotent.
+
+    The same for every try until the provider has answered about the invoice: a
+    retry after a timeout or a crash carries it again, so nothing is made twice. It
+    changes once an answer was recorded (a refusal, say), so that a push after the
+    cause was fixed is a new request and not the first answer replayed.
+    """
+    attempts = link.attempts if link is not None else 0
+    base = f"hub-{connection_id}-{invoice_id}"
+    return f"{base}-{attempts}" if attempts else base
 
 
 def later(known: dt.datetime | None, seen: dt.datetime | None) -> dt.datetime | None:
@@ -240,8 +191,11 @@ def save_link_updates(
 # --- pushing batches ----------------------------------------------------------------------
 
 
+_SETTLED = [LinkState.synced.value, LinkState.failed.value, LinkState.needs_attention.value]
+
+
 def _pending_invoices(session: Session, batch_id: int, connection_id: int) -> list[int]:
-    """Ids of a batch's invoices not yet synced or refused in this connection."""
+    """Ids of a batch's invoices not yet synced, refused or held in this connection."""
     ids = session.exec(
         select(Invoice.id).where(Invoice.batch_id == batch_id).order_by(col(Invoice.id))
     ).all()
@@ -251,7 +205,7 @@ def _pending_invoices(session: Session, batch_id: int, connection_id: int) -> li
                 SyncLink.connection_id == connection_id,
                 SyncLink.kind == INVOICE,
                 col(SyncLink.local_key).in_([str(i) for i in ids]),
-                col(SyncLink.state).in_([LinkState.synced.value, LinkState.failed.value]),
+                col(SyncLink.state).in_(_SETTLED),
             )
         ).all()
     )
@@ -280,15 +234,18 @@ def _record_results(
     payloads: list[InvoicePayload],
     result: BatchSyncResult,
     versions: dict[int, int],
+    held: Sequence[InvoiceProblem] = (),
 ) -> tuple[int, int, int]:
     """Save one chunk's outcome; return (synced, failed, retryable) counts.
 
     ``versions`` are the invoices' local versions as they were read for this push, so
-    an edit made while the push ran is still seen as unpushed.
+    an edit made while the push ran is still seen as unpushed. ``held`` are the
+    invoices the check kept back: nothing of them was sent.
     """
     assert connection.id is not None
     save_link_updates(session, connection.id, result.links)
     by_id = {r.invoice_id: r for r in result.invoices}
+    problems = {problem.invoice_id: problem for problem in held}
     synced = failed = retryable = 0
     now = utcnow()
     existing = {
@@ -306,8 +263,17 @@ def _record_results(
         link = existing.get(str(payload.id)) or SyncLink(
             connection_id=connection.id, kind=INVOICE, local_key=str(payload.id)
         )
-        link.attempts += 1
         link.updated_at = now
+        problem = problems.get(payload.id)
+        if problem is not None:
+            link.state = LinkState.needs_attention.value
+            link.last_error = problem.message
+            link.last_error_code = problem.code
+            link.fix_in = problem.fix_in
+            link.last_error_detail = link.support_reference = None
+            session.add(link)
+            continue
+        link.attempts += 1
         if outcome is None:
             link.state = LinkState.pending.value
             link.last_error = "the plugin returned no result for this invoice"
@@ -318,14 +284,13 @@ def _record_results(
             link.remote_updated_at = later(link.remote_updated_at, outcome.remote.remote_updated_at)
             link.remote_number = outcome.remote_number
             link.state = LinkState.synced.value
-            link.last_error = link.last_error_code = link.support_reference = None
+            clear_error(link)
             link.synced_at = now
             link.pushed_version = versions.get(payload.id, 1)
+            store_totals(link, outcome.totals)
             synced += 1
         elif outcome.error is not None:
-            link.last_error = outcome.error.message
-            link.last_error_code = outcome.error.code
-            link.support_reference = outcome.error.support_reference
+            record_error(link, outcome.error)
             if outcome.error.retryable:
                 link.state = LinkState.pending.value
                 retryable += 1
@@ -338,6 +303,29 @@ def _record_results(
     batch_sync.updated_at = now
     session.add(batch_sync)
     return synced, failed, retryable
+
+
+def record_error(link: SyncLink, error: RecordError) -> None:
+    """Keep a refusal on its link: the sentence, the code, and the provider's words."""
+    link.last_error = error.message
+    link.last_error_code = error.code
+    link.last_error_detail = error.provider_detail
+    link.fix_in = error.fix_in
+    link.support_reference = error.support_reference
+
+
+def clear_error(link: SyncLink) -> None:
+    """Forget a link's last error (it was pushed)."""
+    link.last_error = link.last_error_code = link.last_error_detail = None
+    link.fix_in = link.support_reference = None
+
+
+def store_totals(link: SyncLink, totals: InvoiceTotals | None) -> None:
+    """Keep an invoice's amounts as the provider computed them, when it said."""
+    if totals is not None:
+        link.remote_subtotal = totals.subtotal
+        link.remote_tax = totals.tax
+        link.remote_total = totals.total
 
 
 def _refresh_counts(session: Session, batch_sync: BatchSync) -> None:
@@ -357,6 +345,7 @@ def _refresh_counts(session: Session, batch_sync: BatchSync) -> None:
     batch_sync.total = len(keys)
     batch_sync.synced = sum(1 for s in states if s == LinkState.synced.value)
     batch_sync.failed = sum(1 for s in states if s == LinkState.failed.value)
+    batch_sync.held = sum(1 for s in states if s == LinkState.needs_attention.value)
 
 
 @handler("push_batch")
@@ -388,6 +377,13 @@ async def push_batch(services: Services, job: Job) -> None:
     with services.db.read_session() as session:
         batch = session.get(InvoiceBatch, batch_id)
         reference = batch.reference if batch else ""
+    if pending:
+        await ensure_choices(services, connection)
+    check = (
+        services.plugins.hook(connection.integration, "check_batch")
+        if services.plugins.has_hook(connection.integration, "check_batch")
+        else None
+    )
     retry_later = 0
     for offset in range(0, len(pending), CHUNK):
         payloads, versions = await services.db.read(
@@ -397,8 +393,20 @@ async def push_batch(services: Services, job: Job) -> None:
                 connection_id=connection.id or 0,
             )
         )
+        held: Sequence[InvoiceProblem] = ()
         async with connection_context(services, connection, links) as ctx:
-            result = await hook(ctx=ctx, batch=BatchPayload(batch_id, reference, tuple(payloads)))
+            if check is not None:
+                held = _problems(
+                    await check(ctx=ctx, batch=BatchPayload(batch_id, reference, tuple(payloads))),
+                    payloads,
+                )
+            held_ids = {problem.invoice_id for problem in held}
+            ready = tuple(payload for payload in payloads if payload.id not in held_ids)
+            result = (
+                await hook(ctx=ctx, batch=BatchPayload(batch_id, reference, ready))
+                if ready
+                else BatchSyncResult(invoices=())
+            )
         if not isinstance(result, BatchSyncResult):
             raise Transient(f"the {connection.integration} plugin returned no batch result")
         counts = await services.db.run(
@@ -409,6 +417,7 @@ async def push_batch(services: Services, job: Job) -> None:
                 payloads=payloads,
                 result=result,
                 versions=versions,
+                held=held,
             )
         )
         retry_later += counts[2]
@@ -421,6 +430,22 @@ async def push_batch(services: Services, job: Job) -> None:
     await _push_edits_made_meanwhile(services, connection, batch_id)
     if retry_later:
         raise Transient(f"{retry_later} invoice(s) could not be pushed yet; retrying")
+
+
+def _problems(answer: object, payloads: list[InvoicePayload]) -> list[InvoiceProblem]:
+    """The check's problems, one per invoice of this chunk (others are ignored)."""
+    if answer is None:
+        return []
+    if isinstance(answer, InvoiceProblem) or not isinstance(answer, Sequence):
+        raise Transient("the plugin's check_batch returned something other than problems")
+    wanted = {payload.id for payload in payloads}
+    found: dict[int, InvoiceProblem] = {}
+    for problem in answer:
+        if not isinstance(problem, InvoiceProblem):
+            raise Transient("the plugin's check_batch returned something other than problems")
+        if problem.invoice_id in wanted:
+            found.setdefault(problem.invoice_id, problem)
+    return list(found.values())
 
 
 def _refresh_counts_by_id(session: Session, batch_sync_id: int) -> None:
@@ -440,21 +465,28 @@ def _finish_batch(
     integration = services.plugins.get(connection.integration)
     name = integration.info.name if integration else connection.integration
     now = utcnow()
+    settled = batch_sync.synced + batch_sync.failed + batch_sync.held
     if batch_sync.synced == batch_sync.total:
         batch_sync.state = BatchSyncState.synced.value
         message = f"Pushed batch “{reference}”: {batch_sync.synced} invoice(s) in {name}."
         level = "info"
-    elif batch_sync.synced + batch_sync.failed == batch_sync.total:
-        batch_sync.state = (
-            BatchSyncState.partially_synced.value
-            if batch_sync.synced
-            else BatchSyncState.failed.value
-        )
+    elif settled == batch_sync.total:
+        if batch_sync.held:
+            batch_sync.state = BatchSyncState.needs_attention.value
+        elif batch_sync.synced:
+            batch_sync.state = BatchSyncState.partially_synced.value
+        else:
+            batch_sync.state = BatchSyncState.failed.value
+        parts = []
+        if batch_sync.failed:
+            parts.append(f"{batch_sync.failed} refused by {name}")
+        if batch_sync.held:
+            parts.append(f"{batch_sync.held} held back to be fixed first")
         message = (
             f"Pushed batch “{reference}”: {batch_sync.synced} of {batch_sync.total} invoice(s); "
-            f"{batch_sync.failed} refused by {name} (see the batch for the reasons)."
+            f"{' and '.join(parts)} (see the batch for what to do)."
         )
-        level = "error"
+        level = "error" if batch_sync.failed else "warning"
     else:
         session.add(batch_sync)
         return  # still pending: the job retries
@@ -558,9 +590,7 @@ async def _push_latest_change(services: Services, connection: Connection, invoic
         save_link_updates(session, connection.id, outcome.links)
         row.updated_at = utcnow()
         if outcome.error is not None:
-            row.last_error = outcome.error.message
-            row.last_error_code = outcome.error.code
-            row.support_reference = outcome.error.support_reference
+            record_error(row, outcome.error)
             record_activity(
                 session,
                 connection,
@@ -573,7 +603,8 @@ async def _push_latest_change(services: Services, connection: Connection, invoic
             if outcome.remote is not None:
                 row.remote_version = outcome.remote.remote_version
             row.pushed_version = version
-            row.last_error = row.last_error_code = None
+            clear_error(row)
+            store_totals(row, outcome.totals)
             what = "voided" if payload.voided else "updated"
             record_activity(
                 session, connection, "invoice_pushed", f"Invoice {payload.number} {what}."

@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
+
+from hub.tax import line_amount, line_tax
 
 if TYPE_CHECKING:
     import httpx
@@ -19,6 +21,14 @@ if TYPE_CHECKING:
 Environment = Literal["sandbox", "production"]
 InvoiceStatus = Literal["open", "partially_paid", "paid", "void"]
 ChangeOperation = Literal["create", "update", "delete", "void", "merge", "emailed"]
+#: How GST applies to an invoice line: ``gst`` (10% on top of the unit price) or
+#: ``gst_free``. These are Coordinoter's words; a connection's mapping says which tax
+#: code of the provider stands for each.
+TaxTreatment = Literal["gst", "gst_free"]
+TAX_TREATMENTS: tuple[TaxTreatment, ...] = ("gst", "gst_free")
+#: Where the fix for a problem is made: the connection's mapping page, the invoice in
+#: Coordinoter, or the provider's own books.
+FixPlace = Literal["mapping", "invoice", "provider"]
 
 
 # --- describing an integration ------------------------------------------------------
@@ -231,10 +241,69 @@ class ConnectionContext:
     #: Links the host already holds, keyed by ``(kind, local_key)``; kinds are the
     #: plugin's own (QuickBooks: ``customer`` by participant id, ``item`` by item code).
     links: Mapping[tuple[str, str], RemoteRef] = field(default_factory=dict)
+    #: The connection's mapping: field key -> the provider value an admin chose (or the
+    #: plugin suggested), for the fields ``mapping_choices`` declared. A field with no
+    #: value is absent.
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    #: What ``mapping_choices`` last learnt about the account (``MappingChoices.facts``).
+    account_facts: Mapping[str, str] = field(default_factory=dict)
 
 
 # Names in the design; one shape serves all of them.
 SyncContext = ConnectionContext
+
+
+# --- mapping Coordinoter's words to the provider's ----------------------------------
+
+
+@dataclass(frozen=True)
+class MappingOption:
+    """One thing of the provider's an admin may pick (a tax code, an account ...)."""
+
+    #: What the provider calls it in references (QuickBooks: the Id). Stored as chosen.
+    value: str
+    #: How the provider's own screens name it.
+    label: str
+    #: A short description for the choice ("10% on sales").
+    detail: str = ""
+    #: For tax codes: the rate it charges on sales, in percent.
+    rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class MappingField:
+    """One question of the mapping page: which of the provider's things stands for ours.
+
+    Keys are the plugin's own, stable across versions. The host stores the chosen
+    ``value`` per connection; ``suggested`` is the plugin's choice from the options'
+    properties (a tax code's rate, an account's type), never from hard-coded ids, and
+    is ``None`` when it cannot choose safely.
+    """
+
+    key: str
+    label: str
+    options: tuple[MappingOption, ...]
+    help: str = ""
+    suggested: str | None = None
+    #: Whether pushing needs a value. A field that does not apply to this account (no
+    #: GST registration, say) is not required.
+    required: bool = True
+    #: For a tax code field, the treatment it maps, and the rate (percent) that
+    #: treatment charges in Coordinoter, so the page can warn about a mismatch.
+    treatment: TaxTreatment | None = None
+    expected_rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class MappingChoices:
+    """What ``mapping_choices`` returns: the questions, facts and notes for one account."""
+
+    fields: tuple[MappingField, ...]
+    #: Facts later hooks need (home currency, tax model ...), plain strings. The host
+    #: keeps them with the mapping and hands them back as ``ctx.account_facts``.
+    facts: Mapping[str, str] = field(default_factory=dict)
+    #: Sentences for the mapping page, for things worth knowing about this account.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -248,17 +317,23 @@ class ParticipantPayload:
 
 @dataclass(frozen=True)
 class LinePayload:
-    """One invoice line."""
+    """One invoice line; ``unit_price`` is before GST."""
 
     description: str
     item_code: str
     quantity: Decimal
     unit_price: Decimal
+    tax: TaxTreatment = "gst_free"
 
     @property
     def amount(self) -> Decimal:
         """Quantity times unit price, rounded half up to cents (as QuickBooks rounds)."""
-        return (self.quantity * self.unit_price).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        return line_amount(self.quantity, self.unit_price)
+
+    @property
+    def tax_amount(self) -> Decimal:
+        """The GST Coordinoter expects on this line: 10% of its amount, rounded per line."""
+        return line_tax(self.amount, self.tax)
 
 
 @dataclass(frozen=True)
@@ -272,7 +347,8 @@ class InvoicePayload:
     due_date: dt.date
     currency: str
     lines: tuple[LinePayload, ...]
-    #: Stable across retries of the same push; derived from the invoice, not random.
+    #: Stable across retries of the same push, derived from the invoice, never random;
+    #: a new one after the provider has answered about it (a refusal, then a retry).
     idempotency_key: str
     memo: str | None = None
     voided: bool = False
@@ -280,9 +356,19 @@ class InvoicePayload:
     remote: RemoteRef | None = None
 
     @property
+    def subtotal(self) -> Decimal:
+        """The sum of the lines, before GST."""
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def tax(self) -> Decimal:
+        """The GST Coordinoter expects: each line's GST, rounded per line, summed."""
+        return sum((line.tax_amount for line in self.lines), Decimal("0.00"))
+
+    @property
     def total(self) -> Decimal:
-        """The sum of the lines."""
-        return sum((line.amount for line in self.lines), Decimal("0"))
+        """What the participant owes: subtotal plus GST."""
+        return self.subtotal + self.tax
 
 
 @dataclass(frozen=True)
@@ -296,12 +382,28 @@ class BatchPayload:
 
 @dataclass(frozen=True)
 class RecordError:
-    """Why one record failed. ``retryable`` errors are tried again by the host."""
+    """Why one record failed. ``retryable`` errors are tried again by the host.
+
+    ``message`` is for the person who fixes it: a sentence saying what happened and
+    what to do. ``provider_detail`` keeps the provider's own words (its raw fault),
+    shown as a detail for support, never as the reason.
+    """
 
     code: str
     message: str
     retryable: bool = False
     support_reference: str | None = None
+    provider_detail: str | None = None
+    fix_in: FixPlace | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceTotals:
+    """An invoice's amounts as the provider computed them (in the invoice's currency)."""
+
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
 
 
 @dataclass(frozen=True)
@@ -313,6 +415,22 @@ class InvoiceResult:
     #: The provider's human-facing number (QuickBooks: DocNumber).
     remote_number: str | None = None
     error: RecordError | None = None
+    #: Subtotal, tax and total as the provider computed them, when it said.
+    totals: InvoiceTotals | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceProblem:
+    """Why one invoice is held back before pushing, and where it is fixed.
+
+    ``message`` says what is wrong and what to do, in plain words, to a person who
+    knows Coordinoter and their books but not the provider's API.
+    """
+
+    invoice_id: int
+    code: str
+    message: str
+    fix_in: FixPlace = "invoice"
 
 
 @dataclass(frozen=True)
@@ -339,6 +457,8 @@ class SyncOutcome:
     remote: RemoteRef | None = None
     error: RecordError | None = None
     links: tuple[LinkUpdate, ...] = ()
+    #: The invoice's amounts after the change, as the provider computed them.
+    totals: InvoiceTotals | None = None
 
 
 # --- changes coming back ----------------------------------------------------------------
@@ -395,6 +515,8 @@ class InvoiceUpdate:
     remote_updated_at: dt.datetime | None = None
     deleted: bool = False
     total: Decimal | None = None
+    #: Subtotal, tax and total as the provider now has them, when it said.
+    totals: InvoiceTotals | None = None
 
 
 @dataclass(frozen=True)

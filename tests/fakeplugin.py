@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from hub import (
     AuthorizationRedirect,
     AuthorizeContext,
+    BatchPayload,
+    BatchSyncResult,
     CallbackContext,
     Capabilities,
     ConnectedAccount,
+    ConnectionContext,
     IntegrationInfo,
+    InvoiceProblem,
+    InvoiceResult,
+    InvoiceTotals,
+    MappingChoices,
+    MappingField,
+    MappingOption,
     OAuthEndpoints,
     PluginConfig,
+    RemoteRef,
     hookimpl,
 )
 from hub.errors import Rejected
@@ -79,3 +91,80 @@ class FakeLedger:
             environment="sandbox",
             tokens=tokens,
         )
+
+
+class TaxLedger(FakeLedger):
+    """A provider with tax codes, a mapping and a check, kept in memory (no HTTP).
+
+    Its codes: ``gst10`` (10%), ``free`` (0%, GST-free) and ``oos`` (0%, out of
+    scope). It suggests ``gst10`` for GST lines and, unless ``suggest_free`` is set,
+    nothing for GST-free ones: two 0% codes are one too many to choose from.
+    """
+
+    CODES = {"gst10": ("GST", Decimal("10")), "free": ("GST Free", Decimal("0")),
+             "oos": ("Out of scope", Decimal("0"))}
+    NUMBER_MAX = 21
+
+    def __init__(self) -> None:
+        super().__init__("taxledger", "Tax Ledger")
+        self.suggest_free = False
+        self.choice_reads = 0
+        self.created: dict[str, dict[str, object]] = {}
+
+    @hookimpl
+    async def mapping_choices(self, ctx: ConnectionContext) -> MappingChoices:
+        self.choice_reads += 1
+        options = tuple(
+            MappingOption(code, name, f"{rate}%", rate) for code, (name, rate) in self.CODES.items()
+        )
+        return MappingChoices(
+            fields=(
+                MappingField("tax.gst", "Tax code for lines with GST", options,
+                             suggested="gst10", treatment="gst"),
+                MappingField("tax.gst_free", "Tax code for GST-free lines", options,
+                             suggested="free" if self.suggest_free else None,
+                             treatment="gst_free"),
+                MappingField("memo_prefix", "Memo prefix", (MappingOption("inv", "INV"),),
+                             required=False),
+            ),
+            facts={"home_currency": "AUD"},
+            notes=("Tax Ledger keeps its books in AUD.",),
+        )
+
+    @hookimpl
+    async def check_batch(
+        self, ctx: ConnectionContext, batch: BatchPayload
+    ) -> Sequence[InvoiceProblem]:
+        problems = []
+        for invoice in batch.invoices:
+            if len(invoice.number) > self.NUMBER_MAX:
+                problems.append(InvoiceProblem(invoice.id, "number_too_long",
+                                               f"{invoice.number} is too long", "invoice"))
+                continue
+            unmapped = sorted({line.tax for line in invoice.lines} - {
+                key.removeprefix("tax.") for key in ctx.mapping if key.startswith("tax.")})
+            if unmapped:
+                problems.append(InvoiceProblem(
+                    invoice.id, "tax_code_not_mapped",
+                    f"Choose the tax code for {unmapped[0]} lines.", "mapping"))
+        return problems
+
+    @hookimpl
+    async def sync_batch(self, ctx: ConnectionContext, batch: BatchPayload) -> BatchSyncResult:
+        results = []
+        for invoice in batch.invoices:
+            cent = Decimal("0.01")
+            taxes = [
+                (line.amount * self.CODES[ctx.mapping[f"tax.{line.tax}"]][1] / 100).quantize(cent)
+                for line in invoice.lines
+            ]
+            tax = sum(taxes, Decimal("0"))
+            self.created[invoice.number] = {"codes": [ctx.mapping[f"tax.{ln.tax}"]
+                                                      for ln in invoice.lines]}
+            results.append(InvoiceResult(
+                invoice.id,
+                remote=RemoteRef(f"r-{invoice.id}", "0"),
+                remote_number=invoice.number,
+                totals=InvoiceTotals(invoice.subtotal, tax, invoice.subtotal + tax),
+            ))
+        return BatchSyncResult(invoices=tuple(results))

@@ -88,6 +88,16 @@ PROBES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/invoices/{id}"): "api-b-id-404",
     ("PATCH", "/api/v1/invoices/{id}"): "api-b-id-404",
     ("POST", "/api/v1/invoices/{id}/void"): "api-b-id-404",
+    ("GET", "/integrations/{slug}/mapping"): "page-a-only",
+    ("POST", "/integrations/{slug}/mapping"): "own-org-action",
+    ("POST", "/integrations/{slug}/mapping/refresh"): "own-org-action",
+    ("GET", "/api/v1/integrations/{slug}/mapping"): "api-a-only",
+    ("PATCH", "/api/v1/integrations/{slug}/mapping"): "api-own-org",
+    ("POST", "/api/v1/integrations/{slug}/mapping/refresh"): "api-own-org",
+    ("GET", "/settings"): "page-a-only",
+    ("POST", "/settings"): "own-org-action",
+    ("GET", "/api/v1/settings"): "api-a-only",
+    ("PATCH", "/api/v1/settings"): "api-own-org",
 }
 
 

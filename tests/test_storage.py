@@ -82,3 +82,46 @@ def test_foreign_keys_are_enforced(hub_db):
     with pytest.raises(IntegrityError), hub_db.session() as session:
         session.add(Participant(organization_id=999, external_ref="x", name="x"))
         session.flush()
+
+
+def test_invoices_made_before_tax_existed_become_gst_free(tmp_path):
+    from hub.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(db, "0001")
+    with db.engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO organization (id, name, created_at) VALUES (1, 'Old Co', '2026-01-01')"
+        ))
+        connection.execute(sa.text(
+            "INSERT INTO invoicebatch (id, organization_id, reference, created_at) "
+            "VALUES (1, 1, 'r', '2026-01-01')"
+        ))
+        connection.execute(sa.text(
+            "INSERT INTO participant (id, organization_id, external_ref, name) "
+            "VALUES (1, 1, 'P-1', 'Alex')"
+        ))
+        connection.execute(sa.text(
+            "INSERT INTO invoice (id, organization_id, batch_id, participant_id, number, "
+            "issue_date, due_date, currency, status, total, amount_paid, balance, "
+            "deleted_remotely, version, created_at, updated_at) VALUES (1, 1, 1, 1, 'INV-1', "
+            "'2026-01-01', '2026-01-15', 'AUD', 'open', '200.28', '0.00', '200.28', 0, 1, "
+            "'2026-01-01', '2026-01-01')"
+        ))
+        connection.execute(sa.text(
+            "INSERT INTO invoiceline (id, invoice_id, position, description, item_code, "
+            "quantity, unit_price, amount) VALUES (1, 1, 1, 'x', 'c', '2', '100.14', '200.28')"
+        ))
+
+    migrate.upgrade(db)
+
+    with db.session() as session:
+        invoice = session.get(Invoice, 1)
+        line = session.get(InvoiceLine, 1)
+        org = session.get(Organization, 1)
+        assert (invoice.subtotal, invoice.tax, invoice.total) == (
+            Decimal("200.28"), Decimal("0.00"), Decimal("200.28")
+        )
+        assert (line.tax, line.tax_amount) == ("gst_free", Decimal("0.00"))
+        assert org.default_tax == "gst_free"
+    db.dispose()

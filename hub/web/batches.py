@@ -13,10 +13,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hub.batch_views import batch_integrations, batch_summaries, invoice_views
-from hub.batches import create_batch, queue_batch_push
+from hub.batches import create_batch, queue_batch_push, reset_unpushed_links
 from hub.connections import find_connection
-from hub.db import utcnow
-from hub.models import Connection, ConnectionStatus, Invoice, InvoiceBatch, LinkState, SyncLink
+from hub.models import ConnectionStatus, Invoice, InvoiceBatch
 from hub.samples import sample_batch
 from hub.web.common import (
     checked_form,
@@ -146,7 +145,7 @@ async def retry_batch(request: Request) -> Response:
         connection = find_connection(session, viewer.org_id, slug)
         if connection is None or connection.status == ConnectionStatus.disconnected.value:
             return 0
-        count = len(reset_failed_links(session, connection, batch_id=batch.id))
+        count = len(reset_unpushed_links(session, connection, batch_id=batch.id))
         if count:
             queue_batch_push(session, batch, connection)
         return count
@@ -155,26 +154,6 @@ async def retry_batch(request: Request) -> Response:
     flash(request, f"Retrying {count} invoice(s)." if count else "Nothing to retry.")
     _wake(request)
     return redirect(f"/invoice-batches/{batch_id}")
-
-
-def reset_failed_links(
-    session: Session, connection: Connection, *, batch_id: int | None = None
-) -> list[int]:
-    """Mark refused invoices as pending again; return their ids."""
-    query = select(SyncLink).where(
-        SyncLink.connection_id == connection.id,
-        SyncLink.kind == "invoice",
-        SyncLink.state == LinkState.failed.value,
-    )
-    if batch_id is not None:
-        ids = [str(i) for i in session.exec(select(Invoice.id).where(Invoice.batch_id == batch_id))]
-        query = query.where(col(SyncLink.local_key).in_(ids))
-    links = session.exec(query).all()
-    for link in links:
-        link.state = LinkState.pending.value
-        link.updated_at = utcnow()
-        session.add(link)
-    return [int(link.local_key) for link in links]
 
 
 async def create_sample(request: Request) -> Response:

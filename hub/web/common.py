@@ -159,6 +159,13 @@ def render(
     return HTMLResponse(html, status_code=status_code)
 
 
+def wake_worker(request: Request) -> None:
+    """Tell this process's job worker (if it runs one) that there is work now."""
+    worker = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        worker.wake()
+
+
 def redirect(url: str) -> RedirectResponse:
     """A 303 See Other, the right answer to a form POST."""
     return RedirectResponse(url, status_code=303)

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from hub.mapping import read_after_connect
 from hub.oauth import ConnectError
 from hub.plugins import Integration
 from hub.web.common import (
@@ -81,6 +82,18 @@ async def callback(request: Request) -> Response:
         "push them yourself.",
         level="success",
     )
+    mapping = await read_after_connect(state.services, connected.connection_id)
+    if mapping is not None and not mapping.complete:
+        missing = " and ".join(field.label.lower() for field in mapping.missing)
+        flash(
+            request,
+            f"One more step: choose {missing} on the mapping page. {integration.info.name} "
+            "has no option that clearly fits, and invoices that need it wait until you "
+            "choose.",
+            level="warning",
+            action_url=f"/integrations/{integration.slug}/mapping",
+            action_label="Open the mapping",
+        )
     return redirect("/integrations")
 
 

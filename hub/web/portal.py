@@ -13,9 +13,11 @@ from starlette.routing import Route
 
 from hub.connections import find_connection
 from hub.listing import integration_listing
+from hub.mapping import mapping_view
 from hub.models import (
     Activity,
     Connection,
+    ConnectionMapping,
     Invoice,
     Job,
     JobState,
@@ -38,7 +40,7 @@ def sync_problems(session: Session, connection: Connection, is_admin: bool) -> d
         .where(
             SyncLink.connection_id == connection.id,
             SyncLink.kind == "invoice",
-            SyncLink.state == LinkState.failed.value,
+            col(SyncLink.state).in_([LinkState.failed.value, LinkState.needs_attention.value]),
         )
         .order_by(col(SyncLink.updated_at).desc())
         .limit(PROBLEMS_SHOWN)
@@ -113,8 +115,10 @@ async def integration_page(request: Request) -> Response:
         connection = find_connection(session, viewer.org_id, slug)
         history: list[Activity] = []
         problems: dict[str, Any] = {"failed": [], "dead_jobs": [], "rejected": []}
+        mapping = None
         if connection is not None:
             problems = sync_problems(session, connection, viewer.user.is_admin)
+            mapping = mapping_view(session.get(ConnectionMapping, connection.id))
             history = list(
                 session.exec(
                     select(Activity)
@@ -123,7 +127,7 @@ async def integration_page(request: Request) -> Response:
                     .limit(HISTORY_LENGTH)
                 ).all()
             )
-        return {"connection": connection, "history": history, **problems}
+        return {"connection": connection, "history": history, "mapping": mapping, **problems}
 
     data = await state.db.read(load)
     listing = await state.db.read(

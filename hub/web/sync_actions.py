@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hub.batches import queue_batch_push
+from hub.batches import requeue_batches, reset_unpushed_links
 from hub.connections import live_connection
 from hub.jobs import enqueue, retry_job
-from hub.models import Connection, Invoice, InvoiceBatch, Job
-from hub.web.batches import reset_failed_links
+from hub.models import Connection, Job
 from hub.web.common import checked_form, flash, hub_state, int_param, redirect, require_viewer
 
 
@@ -61,14 +60,8 @@ async def retry_failed(request: Request) -> Response:
 
     def retry(session: Session) -> int:
         connection = _own_connection(session, org_id, slug)
-        invoice_ids = reset_failed_links(session, connection)
-        if not invoice_ids:
-            return 0
-        batch_ids = select(Invoice.batch_id).where(col(Invoice.id).in_(invoice_ids))
-        for batch in session.exec(
-            select(InvoiceBatch).where(col(InvoiceBatch.id).in_(batch_ids))
-        ).all():
-            queue_batch_push(session, batch, connection)
+        invoice_ids = reset_unpushed_links(session, connection)
+        requeue_batches(session, connection, invoice_ids)
         return len(invoice_ids)
 
     count = await hub_state(request).db.run(retry)

@@ -30,6 +30,12 @@ from starlette.routing import Route
 log = logging.getLogger(__name__)
 
 LEDGER_ID = "ledger-1"
+#: The ledger's tax rates: each line of an invoice names one.
+TAX_RATES = [
+    {"id": "tr-10", "name": "GST on Income", "rate": "10"},
+    {"id": "tr-0", "name": "GST Free Income", "rate": "0"},
+    {"id": "tr-x", "name": "BAS Excluded", "rate": "0"},
+]
 EDITABLE = ("number", "customer_id", "issue_date", "due_date", "currency", "memo", "lines")
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -131,11 +137,19 @@ def create_app(options: EmulatorOptions) -> Starlette:
 
         return guarded
 
+    rates = {rate["id"]: Decimal(rate["rate"]) for rate in TAX_RATES}
+
     def priced(lines: list[dict[str, str]], paid: Decimal) -> dict[str, Any]:
+        """Totals with tax worked out per line, or a KeyError naming an unknown rate."""
         cents = Decimal("0.01")
-        total = sum((Decimal(ln["quantity"]) * Decimal(ln["unit_price"]) for ln in lines),
-                    Decimal(0)).quantize(cents)
-        return {"lines": lines, "total": str(total), "balance": str(total - paid)}
+        amounts = [(Decimal(ln["quantity"]) * Decimal(ln["unit_price"])).quantize(cents)
+                   for ln in lines]
+        taxes = [(amount * rates[str(ln.get("tax_rate_id"))] / 100).quantize(cents)
+                 for amount, ln in zip(amounts, lines, strict=True)]
+        subtotal, tax = sum(amounts, Decimal(0)), sum(taxes, Decimal(0))
+        total = subtotal + tax
+        return {"lines": lines, "subtotal": str(subtotal), "tax": str(tax), "total": str(total),
+                "balance": str(total - paid)}
 
     def found(entity: str, object_id: str) -> dict[str, Any] | None:
         obj = objects.get(object_id)
@@ -143,6 +157,9 @@ def create_app(options: EmulatorOptions) -> Starlette:
 
     async def ledger(request: Request) -> Response:
         return JSONResponse({"id": LEDGER_ID, "name": "Example Ledger Demo Company"})
+
+    async def tax_rates(request: Request) -> Response:
+        return JSONResponse({"tax_rates": TAX_RATES})
 
     async def create(request: Request) -> Response:
         entity = request.url.path.rsplit("/", 1)[-1].rstrip("s")
@@ -155,6 +172,8 @@ def create_app(options: EmulatorOptions) -> Starlette:
                 return error(422, "unknown_customer", "customer_id names no customer")
             if not data.get("lines"):
                 return error(422, "no_lines", "an invoice needs at least one line")
+            if any(ln.get("tax_rate_id") not in rates for ln in data["lines"]):
+                return error(422, "unknown_tax_rate", "every line needs a known tax_rate_id")
             data |= {"status": "open", "amount_paid": "0.00", **priced(data["lines"], Decimal(0))}
         obj = {**data, "entity": entity, "id": f"{entity[:3]}-{next(ids)}", "version": "1"}
         objects[obj["id"]] = obj
@@ -185,6 +204,8 @@ def create_app(options: EmulatorOptions) -> Starlette:
             data = {"status": "void", "balance": "0.00"}
         else:
             data = {k: v for k, v in data.items() if k in EDITABLE}
+            if any(ln.get("tax_rate_id") not in rates for ln in data.get("lines", [])):
+                return error(422, "unknown_tax_rate", "every line needs a known tax_rate_id")
             data |= priced(data["lines"], Decimal(obj["amount_paid"])) if "lines" in data else {}
         obj |= data
         obj["version"] = str(int(obj["version"]) + 1)
@@ -223,6 +244,7 @@ def create_app(options: EmulatorOptions) -> Starlette:
         Route("/oauth/token", token, methods=["POST"]),
         Route("/oauth/revoke", revoke, methods=["POST"]),
         Route(ledger_path, api(ledger)),
+        Route(f"{ledger_path}/tax-rates", api(tax_rates)),
         Route(f"{ledger_path}/customers", api(create), methods=["POST"]),
         Route(f"{ledger_path}/customers", api(listing)),
         Route(f"{ledger_path}/invoices", api(create), methods=["POST"]),

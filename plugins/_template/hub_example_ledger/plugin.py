@@ -40,6 +40,13 @@ STATUSES: dict[str, InvoiceStatus] = {
 }
 # TODO: how far back your provider's change feed reaches.
 MAX_LOOKBACK = dt.timedelta(days=30)
+# TODO: your provider's longest invoice number.
+MAX_NUMBER = 50
+#: The mapping's tax questions: treatment -> (field key, label, the rate it charges).
+TAX_FIELDS: dict[hub.TaxTreatment, tuple[str, str, Decimal]] = {
+    "gst": ("tax.gst", "Tax rate for lines with GST", Decimal("10")),
+    "gst_free": ("tax.gst_free", "Tax rate for GST-free lines", Decimal("0")),
+}
 
 
 @hookimpl
@@ -146,7 +153,55 @@ def handle_webhook(delivery: hub.WebhookDelivery) -> Sequence[hub.ChangeEvent]:
     return [event for event in events if event is not None]
 
 
-def invoice_body(invoice: hub.InvoicePayload, customer_id: str) -> dict[str, Any]:
+@hookimpl
+async def mapping_choices(ctx: hub.ConnectionContext) -> hub.MappingChoices:
+    """The ledger's tax rates, and the one suggested for each treatment by its rate."""
+    rates = (await LedgerApi(ctx).call("GET", "/tax-rates")).json()["tax_rates"]
+    options = tuple(
+        hub.MappingOption(r["id"], r["name"], f"{r['rate']}% on sales", Decimal(r["rate"]))
+        for r in rates
+    )
+    fields = []
+    for treatment, (key, label, rate) in TAX_FIELDS.items():
+        # TODO: choose by your provider's properties of a rate, never by hard-coded ids.
+        fitting = [o for o in options if o.rate == rate]
+        if len(fitting) > 1:
+            fitting = [o for o in fitting if treatment == "gst" or "free" in o.label.lower()]
+        suggested = fitting[0].value if len(fitting) == 1 else None
+        fields.append(hub.MappingField(key, label, options, suggested=suggested,
+                                       treatment=treatment, expected_rate=rate))
+    return hub.MappingChoices(fields=tuple(fields))
+
+
+@hookimpl
+async def check_batch(
+    ctx: hub.ConnectionContext, batch: hub.BatchPayload
+) -> Sequence[hub.InvoiceProblem]:
+    """Hold invoices Example Ledger would refuse: numbers too long, tax rates not chosen."""
+    problems = []
+    for invoice in batch.invoices:
+        keys = {line.tax: TAX_FIELDS[line.tax][0] for line in invoice.lines}
+        missing = sorted(tax for tax, key in keys.items() if key not in ctx.mapping)
+        if len(invoice.number) > MAX_NUMBER:
+            problems.append(hub.InvoiceProblem(
+                invoice.id, "number_too_long",
+                f"The invoice number {invoice.number} is longer than Example Ledger allows "
+                f"({MAX_NUMBER} characters). Give it a shorter number in Coordinoter.",
+                fix_in="invoice",
+            ))
+        elif missing:
+            problems.append(hub.InvoiceProblem(
+                invoice.id, "tax_rate_not_mapped",
+                f"Choose the Example Ledger tax rate for {' and '.join(missing)} lines on the "
+                f"mapping page; invoice {invoice.number} is then sent by itself.",
+                fix_in="mapping",
+            ))
+    return problems
+
+
+def invoice_body(
+    invoice: hub.InvoicePayload, customer_id: str, mapping: Mapping[str, str]
+) -> dict[str, Any]:
     """The provider's JSON for an invoice (amounts as decimal strings)."""
     # TODO: map to your provider's invoice fields.
     return {
@@ -158,7 +213,8 @@ def invoice_body(invoice: hub.InvoicePayload, customer_id: str) -> dict[str, Any
         "memo": invoice.memo,
         "lines": [
             {"description": line.description, "item_code": line.item_code,
-             "quantity": str(line.quantity), "unit_price": str(line.unit_price)}
+             "quantity": str(line.quantity), "unit_price": str(line.unit_price),
+             "tax_rate_id": mapping.get(TAX_FIELDS[line.tax][0])}
             for line in invoice.lines
         ],
     }
@@ -174,6 +230,13 @@ def invoice_update(remote: Mapping[str, Any]) -> hub.InvoiceUpdate:
         total=Decimal(remote["total"]),
         remote_version=str(remote["version"]),
         remote_updated_at=parse_time(remote["updated_at"]),
+    )
+
+
+def invoice_totals(remote: Mapping[str, Any]) -> hub.InvoiceTotals:
+    """The invoice's amounts as Example Ledger worked them out."""
+    return hub.InvoiceTotals(
+        Decimal(remote["subtotal"]), Decimal(remote["tax"]), Decimal(remote["total"])
     )
 
 
@@ -209,7 +272,7 @@ async def sync_batch(ctx: hub.ConnectionContext, batch: hub.BatchPayload) -> hub
                 remote = (await api.call("GET", f"/invoices/{invoice.remote.remote_id}")).json()
             else:
                 customer = await _customer(api, invoice.participant, known, links)
-                body = invoice_body(invoice, customer.remote_id)
+                body = invoice_body(invoice, customer.remote_id, ctx.mapping)
                 headers = {"Idempotency-Key": invoice.idempotency_key}
                 remote = (await api.call("POST", "/invoices", json=body, headers=headers)).json()
         except Rejected as err:  # this record only; the others still go
@@ -217,7 +280,8 @@ async def sync_batch(ctx: hub.ConnectionContext, batch: hub.BatchPayload) -> hub
             results.append(hub.InvoiceResult(invoice_id=invoice.id, error=error))
             continue
         number = remote.get("number")
-        results.append(hub.InvoiceResult(invoice.id, remote=_ref(remote), remote_number=number))
+        results.append(hub.InvoiceResult(invoice.id, remote=_ref(remote), remote_number=number,
+                                         totals=invoice_totals(remote)))
     return hub.BatchSyncResult(invoices=tuple(results), links=tuple(links))
 
 
@@ -234,14 +298,16 @@ async def push_invoice_change(
     else:
         known = {key: ref for (kind, key), ref in ctx.links.items() if kind == "customer"}
         customer = await _customer(api, invoice.participant, known, links)
-        method, body = "PUT", invoice_body(invoice, customer.remote_id)
+        method, body = "PUT", invoice_body(invoice, customer.remote_id, ctx.mapping)
     response = await api.call(method, path, json={**body, "version": link.remote_version},
                               allow=(409,))
     if response.status_code == 409:  # changed in Example Ledger since: re-read, retry once
         current = (await api.call("GET", f"/invoices/{link.remote_id}")).json()
         # A second conflict raises Conflict (from check) and the host retries later.
         response = await api.call(method, path, json={**body, "version": current["version"]})
-    return hub.SyncOutcome(remote=_ref(response.json()), links=tuple(links))
+    remote = response.json()
+    totals = None if invoice.voided else invoice_totals(remote)
+    return hub.SyncOutcome(remote=_ref(remote), links=tuple(links), totals=totals)
 
 
 @hookimpl

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import secrets
 import sys
@@ -129,8 +130,12 @@ async def connection(
             tokens.append(await token_request(http, integration.info, form))
         return tokens[-1].access_token
 
-    return hub.ConnectionContext(
+    ctx = hub.ConnectionContext(
         config=integration.config, info=integration.info, connection_id=1,
         external_account_id=account.external_account_id, environment=account.environment,
         access_token=access_token, http=http,
     )
+    # As the host does after connecting: the plugin's suggestions are the mapping.
+    choices = await host.hook(SLUG, "mapping_choices")(ctx=ctx)
+    mapping = {f.key: f.suggested for f in choices.fields if f.suggested is not None}
+    return dataclasses.replace(ctx, mapping=mapping, account_facts=dict(choices.facts))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -188,3 +189,37 @@ def test_error_answers_map_to_hub_errors(status: int, error: type[Exception]) ->
         check(response)
     assert getattr(caught.value, "support_reference", None) == "req-9"
     assert getattr(caught.value, "retry_after", 7.0) == 7.0
+
+
+async def test_mapping_suggests_a_rate_per_treatment_by_its_rate(
+    call: Any, connection: hub.ConnectionContext
+) -> None:
+    choices = await call("mapping_choices", ctx=connection)
+    suggested = {field.key: field.suggested for field in choices.fields}
+    # Two 0% rates: the GST-free one, not "BAS Excluded", is suggested.
+    assert suggested == {"tax.gst": "tr-10", "tax.gst_free": "tr-0"}
+
+
+async def test_gst_lines_are_taxed_and_the_totals_come_back(
+    call: Any, connection: hub.ConnectionContext
+) -> None:
+    gst = hub.LinePayload("Report", "15_622", Decimal("1"), Decimal("193.99"), tax="gst")
+    invoice = make_invoice(1, lines=(make_invoice(0).lines[0], gst))
+    result = (await push(call, connection, invoice)).invoices[0]
+    assert result.totals == hub.InvoiceTotals(Decimal("394.27"), Decimal("19.40"),
+                                              Decimal("413.67"))
+    assert result.totals.tax == invoice.tax and result.totals.total == invoice.total
+
+
+async def test_the_check_holds_what_would_be_refused(
+    call: Any, connection: hub.ConnectionContext
+) -> None:
+    unmapped = dataclasses.replace(connection, mapping={"tax.gst_free": "tr-0"})
+    gst = hub.LinePayload("Report", "15_622", Decimal("1"), Decimal("193.99"), tax="gst")
+    batch = hub.BatchPayload(id=1, reference="r", invoices=(
+        make_invoice(1), make_invoice(2, lines=(gst,)), make_invoice(3, number="N" * 51),
+    ))
+    problems = await call("check_batch", ctx=unmapped, batch=batch)
+    assert [(p.invoice_id, p.code, p.fix_in) for p in problems] == [
+        (2, "tax_rate_not_mapped", "mapping"), (3, "number_too_long", "invoice"),
+    ]

@@ -15,11 +15,13 @@ from hub.types import (
     ChangeOperation,
     InvoicePayload,
     InvoiceStatus,
+    InvoiceTotals,
     InvoiceUpdate,
     LinePayload,
     ParticipantPayload,
     RemoteRef,
 )
+from hub_quickbooks.profile import CompanyProfile
 
 JsonObject = dict[str, Any]
 
@@ -57,11 +59,22 @@ def item_name(code: str) -> str:
     return cleaned[:ITEM_NAME_MAX] or "Unnamed item"
 
 
-def customer_body(participant: ParticipantPayload, name: str) -> JsonObject:
-    """A Customer create request for a participant under DisplayName ``name``."""
-    body: JsonObject = {"DisplayName": name}
+def customer_body(
+    participant: ParticipantPayload, name: str, currency: str | None = None
+) -> JsonObject:
+    """A Customer create request for a participant under DisplayName ``name``.
+
+    ``currency`` is set only in a multicurrency company, where a customer keeps the
+    currency it is created with.
+    """
+    body: JsonObject = {
+        "DisplayName": name,
+        "Notes": f"Coordinoter participant {participant.id}",
+    }
     if participant.email:
         body["PrimaryEmailAddr"] = {"Address": participant.email}
+    if currency:
+        body["CurrencyRef"] = {"value": currency.upper()}
     return body
 
 
@@ -83,35 +96,61 @@ def line_amount(line: LinePayload) -> Decimal:
     return (line.quantity * line.unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def invoice_lines(invoice: InvoicePayload, item_ids: Mapping[str, str]) -> list[JsonObject]:
-    """The invoice's lines as SalesItemLineDetail lines."""
-    return [
-        {
-            "DetailType": "SalesItemLineDetail",
-            "Amount": line_amount(line),
-            "Description": line.description,
-            "SalesItemLineDetail": {
-                "ItemRef": {"value": item_ids[line.item_code]},
-                "Qty": line.quantity,
-                "UnitPrice": line.unit_price,
-            },
+def invoice_lines(
+    invoice: InvoicePayload, item_ids: Mapping[str, str], profile: CompanyProfile
+) -> list[JsonObject]:
+    """The invoice's lines as SalesItemLineDetail lines, each with its mapped tax code.
+
+    Outside the US every sales line must carry a TaxCodeRef (fault 6000 otherwise,
+    QUICKBOOKS.md 12.2.3); a company not set up for GST gets none, as QuickBooks
+    ignores them there.
+    """
+    lines = []
+    for line in invoice.lines:
+        detail: JsonObject = {
+            "ItemRef": {"value": item_ids[line.item_code]},
+            "Qty": line.quantity,
+            "UnitPrice": line.unit_price,
         }
-        for line in invoice.lines
-    ]
+        code = profile.tax_code(line.tax) if profile.tax_model != "none" else None
+        if code is not None:
+            detail["TaxCodeRef"] = {"value": code}
+        lines.append(
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": line_amount(line),
+                "Description": line.description,
+                "SalesItemLineDetail": detail,
+            }
+        )
+    return lines
 
 
 def invoice_body(
-    invoice: InvoicePayload, customer_id: str, item_ids: Mapping[str, str]
+    invoice: InvoicePayload,
+    customer_id: str,
+    item_ids: Mapping[str, str],
+    profile: CompanyProfile,
 ) -> JsonObject:
-    """An Invoice create request: DocNumber is the hub's invoice number."""
+    """An Invoice create request: DocNumber is the hub's invoice number.
+
+    Unit prices are before GST (``TaxExcluded``, sent explicitly), so QuickBooks adds
+    the tax per line as Coordinoter does. ``TxnTaxDetail`` is never sent: QuickBooks
+    computes it, and an old one sent back would keep stale tax (QUICKBOOKS.md 12.6.5).
+    """
     body: JsonObject = {
         "DocNumber": invoice.number,
         "TxnDate": invoice.issue_date.isoformat(),
         "DueDate": invoice.due_date.isoformat(),
         "CustomerRef": {"value": customer_id},
-        "CurrencyRef": {"value": invoice.currency.upper()},
-        "Line": invoice_lines(invoice, item_ids),
+        "Line": invoice_lines(invoice, item_ids, profile),
     }
+    if profile.tax_model == "global":
+        body["GlobalTaxCalculation"] = "TaxExcluded"
+    # CurrencyRef "must be defined if multicurrency is enabled" and is left out
+    # otherwise (QUICKBOOKS.md 12.3); without the company's facts, say it anyway.
+    if profile.multicurrency or not profile.home_currency:
+        body["CurrencyRef"] = {"value": invoice.currency.upper()}
     if invoice.memo:
         body["PrivateNote"] = invoice.memo
     if invoice.participant.email:
@@ -124,11 +163,12 @@ def invoice_sparse_update(
     ref: RemoteRef,
     customer_id: str,
     item_ids: Mapping[str, str],
+    profile: CompanyProfile,
 ) -> JsonObject:
     """A sparse Invoice update carrying every field the hub owns."""
-    body = invoice_body(invoice, customer_id, item_ids)
+    body = invoice_body(invoice, customer_id, item_ids, profile)
     # The currency of an existing transaction cannot change; leave it out.
-    body.pop("CurrencyRef")
+    body.pop("CurrencyRef", None)
     # A sparse update leaves absent fields alone, so clear a memo explicitly.
     body.setdefault("PrivateNote", "")
     return {"Id": ref.remote_id, "SyncToken": ref.remote_version or "0", "sparse": True, **body}
@@ -238,6 +278,32 @@ def invoice_status(total: Decimal, balance: Decimal, *, voided: bool = False) ->
     return "open"
 
 
+def invoice_totals(invoice: Mapping[str, Any]) -> InvoiceTotals:
+    """Subtotal, tax and total of a QuickBooks Invoice, as QuickBooks computed them."""
+    subtotal = ZERO
+    found = False
+    for line in invoice.get("Line") or []:
+        if isinstance(line, Mapping) and line.get("DetailType") == "SubTotalLineDetail":
+            subtotal, found = money(line.get("Amount")), True
+            break
+    if not found:
+        subtotal = sum(
+            (
+                money(line.get("Amount"))
+                for line in invoice.get("Line") or []
+                if isinstance(line, Mapping) and line.get("DetailType") == "SalesItemLineDetail"
+            ),
+            ZERO,
+        )
+    detail = invoice.get("TxnTaxDetail")
+    tax = money(detail.get("TotalTax")) if isinstance(detail, Mapping) else ZERO
+    return InvoiceTotals(
+        subtotal=subtotal.quantize(CENT),
+        tax=tax.quantize(CENT),
+        total=money(invoice.get("TotalAmt")).quantize(CENT),
+    )
+
+
 def invoice_update(invoice: Mapping[str, Any]) -> InvoiceUpdate:
     """The hub's view of one QuickBooks Invoice."""
     voided = is_voided(invoice)
@@ -253,6 +319,7 @@ def invoice_update(invoice: Mapping[str, Any]) -> InvoiceUpdate:
         remote_version=_optional_text(invoice.get("SyncToken")),
         remote_updated_at=parse_datetime(updated) if updated else None,
         total=total,
+        totals=None if voided else invoice_totals(invoice),
     )
 
 

@@ -28,7 +28,9 @@ from hub import (
     EmulatorOptions,
     IntegrationInfo,
     InvoicePayload,
+    InvoiceProblem,
     InvoiceUpdate,
+    MappingChoices,
     PluginConfig,
     RemoteRef,
     SyncOutcome,
@@ -37,9 +39,11 @@ from hub import (
     hookimpl,
 )
 from hub.errors import Rejected, Transient
-from hub_quickbooks import changes, info, sync, updates, webhooks
+from hub_quickbooks import changes, checks, choices, info, sync, updates, webhooks
 from hub_quickbooks.client import AccessToken, QuickBooksClient
+from hub_quickbooks.company_setup import read_setup
 from hub_quickbooks.environment import resolve
+from hub_quickbooks.profile import profile_of
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +126,26 @@ def handle_webhook(delivery: WebhookDelivery) -> Sequence[ChangeEvent]:
 
 
 @hookimpl
+async def mapping_choices(ctx: ConnectionContext) -> MappingChoices:
+    """Tax codes, income accounts and customer naming, read in one batch request."""
+    client = QuickBooksClient.for_connection(ctx)
+    return choices.mapping_choices(await read_setup(client))
+
+
+@hookimpl
+async def check_batch(ctx: ConnectionContext, batch: BatchPayload) -> Sequence[InvoiceProblem]:
+    """Numbers, currencies, tax codes, income account and inactive customers."""
+    client = QuickBooksClient.for_connection(ctx)
+    return await checks.check_batch(client, profile_of(ctx), ctx.links, batch)
+
+
+@hookimpl
 async def sync_batch(ctx: ConnectionContext, batch: BatchPayload) -> BatchSyncResult:
     """Push a batch: customers and items found or created, invoices created once."""
     client = QuickBooksClient.for_connection(ctx)
-    return await sync.push_batch(client, ctx.links, batch, today=_today())
+    return await sync.push_batch(
+        client, ctx.links, batch, today=_today(), profile=profile_of(ctx)
+    )
 
 
 @hookimpl
@@ -143,7 +163,9 @@ async def push_invoice_change(
 ) -> SyncOutcome:
     """Void the remote invoice, or update it sparsely; one retry on a stale SyncToken."""
     client = QuickBooksClient.for_connection(ctx)
-    return await updates.push_change(client, ctx.links, invoice, link, today=_today())
+    return await updates.push_change(
+        client, ctx.links, invoice, link, today=_today(), profile=profile_of(ctx)
+    )
 
 
 @hookimpl

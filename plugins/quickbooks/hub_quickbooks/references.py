@@ -1,10 +1,16 @@
 """Finding or creating the Customers and Items that invoices refer to.
 
-A participant becomes a Customer whose DisplayName is the participant's name. When
-two participants share a name, or the name already belongs to a customer linked to
-someone else, the participant id is added ("Alex Chen (P-001)"), so the choice
-depends only on the data and a retry makes the same one. Item codes become service
-Items named after the code.
+A participant becomes the Customer linked to it, else the one named with its id
+("Alex Chen (P-001)"), else, by the mapping's rule (``profile.CustomerRule``):
+
+* ``participant_id`` (the default): a new customer "Alex Chen (P-001)", a name no
+  other participant can have, so two Alex Chens never collide;
+* ``name``: a customer named exactly as the participant, when no other participant
+  of the batch shares the name and no other participant holds it, else a new one
+  under the plain name, with the id added when the name is shared or taken.
+
+The choice depends only on the data, so a retry makes the same one. Item codes become
+service Items named after the code, booked to the mapping's income account.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from hub.types import (
 )
 from hub_quickbooks.batching import Creation, create_all, gather_all
 from hub_quickbooks.client import QuickBooksClient
-from hub_quickbooks.errors import DUPLICATE_NAME, Fault, record_error_for_fault
+from hub_quickbooks.errors import DUPLICATE_NAME, Fault
 from hub_quickbooks.mapping import (
     JsonObject,
     chunks,
@@ -38,6 +44,8 @@ from hub_quickbooks.mapping import (
     remote_ref,
     select_in,
 )
+from hub_quickbooks.profile import CompanyProfile
+from hub_quickbooks.refusals import explain
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +94,16 @@ async def resolve(
     invoices: Sequence[InvoicePayload],
     *,
     today: dt.date,
+    profile: CompanyProfile,
 ) -> References:
     """Find or create every customer and item ``invoices`` need."""
     refs = References()
     participants = list({inv.participant.id: inv.participant for inv in invoices}.values())
+    currencies = {inv.participant.id: inv.currency.upper() for inv in invoices}
     codes = list(dict.fromkeys(line.item_code for inv in invoices for line in inv.lines))
     await gather_all(
-        _customers(client, links, participants, refs, today),
-        _items(client, links, codes, refs, today),
+        _customers(client, links, participants, refs, today, profile, currencies),
+        _items(client, links, codes, refs, today, profile),
     )
     return refs
 
@@ -107,6 +117,8 @@ async def _customers(
     participants: Sequence[ParticipantPayload],
     refs: References,
     today: dt.date,
+    profile: CompanyProfile,
+    currencies: Mapping[str, str],
 ) -> None:
     # Which participant each known Customer Id belongs to.
     owners = {ref.remote_id: key for (kind, key), ref in links.items() if kind == CUSTOMER}
@@ -119,9 +131,12 @@ async def _customers(
             pending.append(participant)
     if not pending:
         return
+    by_name = profile.customer_rule == "name"
     shared = Counter(_fold(display_name(p.name)) for p in participants)
     contested = {name for name, count in shared.items() if count > 1}
-    names = [n for p in pending for n in (display_name(p.name), disambiguated_name(p))]
+    names = [disambiguated_name(p) for p in pending]
+    if by_name:
+        names += [display_name(p.name) for p in pending]
     found = await _find_by_name(client, "Customer", "DisplayName", names)
 
     def free(obj: Mapping[str, Any], participant: ParticipantPayload) -> bool:
@@ -138,8 +153,8 @@ async def _customers(
         if own is not None and free(own, participant):
             take(participant, own)
             continue
-        usable_plain = _fold(plain) not in contested
-        same_name = found.get(_fold(plain))
+        usable_plain = by_name and _fold(plain) not in contested
+        same_name = found.get(_fold(plain)) if by_name else None
         if usable_plain and same_name is not None and free(same_name, participant):
             take(participant, same_name)
             continue
@@ -150,8 +165,14 @@ async def _customers(
     for _round in range(2):
         if not to_create:
             break
+        # A customer keeps the currency it is created with; it matters only when the
+        # company has more than one (QUICKBOOKS.md 12.3).
         creations = [
-            Creation(p.id, customer_body(p, name), f"the customer {name!r}")
+            Creation(
+                p.id,
+                customer_body(p, name, currencies.get(p.id) if profile.multicurrency else None),
+                f"the customer “{name}”",
+            )
             for p, name in to_create
         ]
         answers = await create_all(client, "Customer", creations, today=today)
@@ -170,7 +191,7 @@ async def _customers(
             elif answer.fault.has_code(DUPLICATE_NAME) and name != disambiguated_name(participant):
                 retry.append((participant, disambiguated_name(participant)))
             else:
-                refs.errors[(CUSTOMER, participant.id)] = record_error_for_fault(
+                refs.errors[(CUSTOMER, participant.id)] = explain(
                     answer.fault,
                     subject=creation.subject,
                     support_reference=answer.support_reference,
@@ -185,15 +206,18 @@ async def _customers(
                 elif name != disambiguated_name(participant):
                     retry.append((participant, disambiguated_name(participant)))
                 else:
-                    refs.errors[(CUSTOMER, participant.id)] = record_error_for_fault(
-                        fault, subject=f"the customer {name!r}", support_reference=None
+                    refs.errors[(CUSTOMER, participant.id)] = explain(
+                        fault, subject=f"the customer “{name}”", support_reference=None
                     )
         to_create = retry
     for participant, name in to_create:
         refs.errors[(CUSTOMER, participant.id)] = RecordError(
             code=DUPLICATE_NAME,
-            message=f"QuickBooks refused the customer {name!r}: the name is already used "
-            "by another customer, vendor or employee.",
+            message=f"QuickBooks already uses the name “{name}” for another customer, "
+            "supplier or employee (perhaps an inactive one), so the participant "
+            f"{participant.id} has no customer. Rename or reactivate it in QuickBooks, "
+            "then retry.",
+            fix_in="provider",
         )
 
 
@@ -206,6 +230,7 @@ async def _items(
     codes: Sequence[str],
     refs: References,
     today: dt.date,
+    profile: CompanyProfile,
 ) -> None:
     pending: list[str] = []
     for code in codes:
@@ -228,17 +253,19 @@ async def _items(
             refs.link(ITEM, code, obj)
     if not to_create:
         return
-    account = await income_account(client)
+    account = profile.income_account
     if account is None:
         for code in to_create:
             refs.errors[(ITEM, code)] = RecordError(
-                code="no_income_account",
-                message=f"Cannot create the item {item_name(code)!r} in QuickBooks: the "
-                "company has no Income account. Create one in QuickBooks, then retry.",
+                code="income_account_not_mapped",
+                message=f"Cannot create the item “{item_name(code)}” in QuickBooks: no "
+                "income account is chosen for new items. Choose one on the mapping page, "
+                "then retry.",
+                fix_in="mapping",
             )
         return
     creations = [
-        Creation(code, item_body(code, account), f"the item {item_name(code)!r}")
+        Creation(code, item_body(code, account), f"the item “{item_name(code)}”")
         for code in to_create
     ]
     answers = await create_all(client, "Item", creations, today=today)
@@ -252,7 +279,7 @@ async def _items(
         if existing:
             taken_by[existing] = (code, answer.fault)
         else:
-            refs.errors[(ITEM, code)] = record_error_for_fault(
+            refs.errors[(ITEM, code)] = explain(
                 answer.fault, subject=creation.subject, support_reference=answer.support_reference
             )
     if taken_by:
@@ -262,21 +289,9 @@ async def _items(
             if obj is not None and obj.get("Type") != "Category":
                 refs.link(ITEM, code, obj)
             else:
-                refs.errors[(ITEM, code)] = record_error_for_fault(
-                    fault, subject=f"the item {item_name(code)!r}", support_reference=None
+                refs.errors[(ITEM, code)] = explain(
+                    fault, subject=f"the item “{item_name(code)}”", support_reference=None
                 )
-
-
-async def income_account(client: QuickBooksClient) -> str | None:
-    """The Id of the Income account new items are attached to (a service one if any)."""
-    rows = await client.query(
-        "SELECT * FROM Account WHERE AccountType = 'Income'",
-        subject="the company's income accounts",
-    )
-    if not rows:
-        return None
-    rows.sort(key=lambda row: ("service" not in str(row.get("Name", "")).lower(), _id(row)))
-    return str(rows[0]["Id"])
 
 
 def _category_error(code: str) -> RecordError:

@@ -27,9 +27,19 @@ from hub.types import (
 )
 from hub_quickbooks.batching import Creation, create_all, gather_all
 from hub_quickbooks.client import QuickBooksClient
-from hub_quickbooks.errors import DUPLICATE_DOC_NUMBER, record_error_for_fault
-from hub_quickbooks.mapping import JsonObject, chunks, invoice_body, remote_ref, select_in
+from hub_quickbooks.errors import DUPLICATE_DOC_NUMBER, NOT_FOUND
+from hub_quickbooks.mapping import (
+    JsonObject,
+    chunks,
+    in_list,
+    invoice_body,
+    invoice_totals,
+    remote_ref,
+    select_in,
+)
+from hub_quickbooks.profile import CompanyProfile
 from hub_quickbooks.references import IN_SIZE, References, resolve
+from hub_quickbooks.refusals import explain, inactive_tax_code
 from hub_quickbooks.updates import void_invoice
 
 log = logging.getLogger(__name__)
@@ -41,6 +51,7 @@ async def push_batch(
     batch: BatchPayload,
     *,
     today: dt.date,
+    profile: CompanyProfile,
 ) -> BatchSyncResult:
     """Push every invoice of ``batch``; one result per invoice, in the batch's order."""
     results: dict[int, InvoiceResult] = {}
@@ -52,7 +63,11 @@ async def push_batch(
             )
         else:
             pending.append(invoice)
-    refs = await resolve(client, links, pending, today=today) if pending else References()
+    refs = (
+        await resolve(client, links, pending, today=today, profile=profile)
+        if pending
+        else References()
+    )
     ready: list[InvoicePayload] = []
     for invoice in pending:
         error = refs.error_for(invoice)
@@ -70,7 +85,7 @@ async def push_batch(
         else:
             results[invoice.id] = found
 
-    created = await _create(client, to_create, refs, today)
+    created = await _create(client, to_create, refs, today, profile)
     results.update(created)
     await _void_new(client, [inv for inv in to_create if inv.voided], results)
     refused = sum(1 for result in results.values() if result.error is not None)
@@ -111,13 +126,14 @@ async def _create(
     invoices: Sequence[InvoicePayload],
     refs: References,
     today: dt.date,
+    profile: CompanyProfile,
 ) -> dict[int, InvoiceResult]:
     if not invoices:
         return {}
     creations = [
         Creation(
             inv.idempotency_key,
-            invoice_body(inv, refs.customers[inv.participant.id], refs.items),
+            invoice_body(inv, refs.customers[inv.participant.id], refs.items, profile),
             f"the invoice {inv.number}",
         )
         for inv in invoices
@@ -125,14 +141,34 @@ async def _create(
     answers = await create_all(client, "Invoice", creations, today=today)
     results: dict[int, InvoiceResult] = {}
     duplicates: list[tuple[InvoicePayload, RecordError]] = []
+    inactive = [
+        invoice
+        for invoice, answer in zip(invoices, answers, strict=True)
+        if answer.fault is not None and answer.fault.has_code(NOT_FOUND)
+    ]
+    # QuickBooks' "made inactive" names no field: a tax code, the customer or an item.
+    # Which mapped codes are inactive is one query away, and only on this path.
+    inactive_codes = await inactive_tax_codes(client, profile, inactive) if inactive else {}
     for invoice, creation, answer in zip(invoices, creations, answers, strict=True):
         if answer.obj is not None:
             results[invoice.id] = _result(invoice, answer.obj, created=True)
             continue
         assert answer.fault is not None
-        error = record_error_for_fault(
-            answer.fault, subject=creation.subject, support_reference=answer.support_reference
+        code = next(
+            (inactive_codes[c] for c in _codes_of(invoice, profile) if c in inactive_codes), None
         )
+        if code is not None and answer.fault.has_code(NOT_FOUND):
+            error = inactive_tax_code(
+                answer.fault, subject=creation.subject, code_name=code,
+                support_reference=answer.support_reference,
+            )
+        else:
+            error = explain(
+                answer.fault,
+                subject=creation.subject,
+                support_reference=answer.support_reference,
+                number=invoice.number,
+            )
         if answer.fault.has_code(DUPLICATE_DOC_NUMBER):
             duplicates.append((invoice, error))
         else:
@@ -145,6 +181,26 @@ async def _create(
             found = _match(existing, invoice, refs)
             results[invoice.id] = found or InvoiceResult(invoice.id, error=error)
     return results
+
+
+async def inactive_tax_codes(
+    client: QuickBooksClient, profile: CompanyProfile, invoices: Sequence[InvoicePayload]
+) -> dict[str, str]:
+    """The mapped tax codes these invoices use that are inactive now: Id -> name."""
+    ids = sorted({code for invoice in invoices for code in _codes_of(invoice, profile)})
+    if not ids:
+        return {}
+    rows = await client.query(
+        # Ids are quoted literals; naming Active shows inactive codes too.
+        "SELECT * FROM TaxCode WHERE Active IN (true, false) AND Id IN " + in_list(ids),  # noqa: S608
+        subject="the tax codes in use",
+    )
+    return {str(row["Id"]): str(row.get("Name") or row["Id"]) for row in rows
+            if row.get("Active") is False}
+
+
+def _codes_of(invoice: InvoicePayload, profile: CompanyProfile) -> list[str]:
+    return [code for line in invoice.lines if (code := profile.tax_code(line.tax))]
 
 
 async def _void_new(
@@ -190,10 +246,12 @@ def _match(
         invoice.id,
         error=RecordError(
             code=DUPLICATE_DOC_NUMBER,
-            message=f"QuickBooks refused the invoice {invoice.number}: QuickBooks already has "
-            f"an invoice numbered {invoice.number} for another customer"
+            message=f"QuickBooks already has an invoice numbered {invoice.number} for another "
+            "customer"
             + (f" ({name})" if name else "")
-            + ". Renumber one of them, then retry.",
+            + ". Give this invoice another number in Coordinoter (or renumber the other in "
+            "QuickBooks); then it is sent again.",
+            fix_in="invoice",
         ),
     )
 
@@ -204,7 +262,10 @@ def _result(invoice: InvoicePayload, obj: Mapping[str, Any], *, created: bool) -
         # Found, not made from this payload: the hub has not seen its current state.
         ref = RemoteRef(ref.remote_id, ref.remote_version)
     return InvoiceResult(
-        invoice.id, remote=ref, remote_number=str(obj.get("DocNumber") or invoice.number)
+        invoice.id,
+        remote=ref,
+        remote_number=str(obj.get("DocNumber") or invoice.number),
+        totals=invoice_totals(obj),
     )
 
 
@@ -215,6 +276,8 @@ def _about(invoice: InvoicePayload, error: RecordError) -> RecordError:
         message=f"The invoice {invoice.number} was not sent: {error.message}",
         retryable=error.retryable,
         support_reference=error.support_reference,
+        provider_detail=error.provider_detail,
+        fix_in=error.fix_in,
     )
 
 

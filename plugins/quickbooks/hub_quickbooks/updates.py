@@ -9,8 +9,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from hub.types import InvoicePayload, RemoteRef, SyncOutcome
 from hub_quickbooks.client import QuickBooksClient
 from hub_quickbooks.errors import QuickBooksRejected, StaleObject
-from hub_quickbooks.mapping import JsonObject, invoice_sparse_update, void_body
+from hub_quickbooks.mapping import JsonObject, invoice_sparse_update, invoice_totals, void_body
+from hub_quickbooks.profile import CompanyProfile
 from hub_quickbooks.references import resolve
+from hub_quickbooks.refusals import explain
 
 log = logging.getLogger(__name__)
 
@@ -24,23 +26,26 @@ async def push_change(
     link: RemoteRef,
     *,
     today: dt.date,
+    profile: CompanyProfile,
 ) -> SyncOutcome:
     """Void or sparse-update the remote invoice ``link`` points at."""
     subject = f"the invoice {invoice.number}"
     if invoice.voided:
         return await void_invoice(client, link, subject=subject)
-    refs = await resolve(client, links, [invoice], today=today)
+    refs = await resolve(client, links, [invoice], today=today, profile=profile)
     error = refs.error_for(invoice)
     if error is not None:
         return SyncOutcome(error=error, links=tuple(refs.links))
     customer_id = refs.customers[invoice.participant.id]
 
     async def update(ref: RemoteRef) -> JsonObject:
-        body = invoice_sparse_update(invoice, ref, customer_id, refs.items)
+        body = invoice_sparse_update(invoice, ref, customer_id, refs.items, profile)
         return await client.create("Invoice", body, subject=subject)
 
     outcome = await with_current_version(client, link, update, subject=subject)
-    return SyncOutcome(remote=outcome.remote, error=outcome.error, links=tuple(refs.links))
+    return SyncOutcome(
+        remote=outcome.remote, error=outcome.error, links=tuple(refs.links), totals=outcome.totals
+    )
 
 
 async def void_invoice(client: QuickBooksClient, link: RemoteRef, *, subject: str) -> SyncOutcome:
@@ -49,7 +54,9 @@ async def void_invoice(client: QuickBooksClient, link: RemoteRef, *, subject: st
     async def void(ref: RemoteRef) -> JsonObject:
         return await client.operation("Invoice", "void", void_body(ref), subject=subject)
 
-    return await with_current_version(client, link, void, subject=subject)
+    outcome = await with_current_version(client, link, void, subject=subject)
+    # A voided invoice is zeroed: its amounts say nothing about the tax mapping.
+    return SyncOutcome(remote=outcome.remote, error=outcome.error)
 
 
 async def with_current_version(
@@ -68,8 +75,12 @@ async def with_current_version(
             log.info("stale SyncToken for %s; re-reading it once", subject)
             obj = await send(await _current(client, link, subject))
     except QuickBooksRejected as err:
-        return SyncOutcome(error=err.record_error())
-    return SyncOutcome(remote=RemoteRef(str(obj["Id"]), _version(obj)))
+        if err.fault is None:
+            return SyncOutcome(error=err.record_error())
+        return SyncOutcome(
+            error=explain(err.fault, subject=subject, support_reference=err.support_reference)
+        )
+    return SyncOutcome(remote=RemoteRef(str(obj["Id"]), _version(obj)), totals=invoice_totals(obj))
 
 
 async def _current(client: QuickBooksClient, link: RemoteRef, subject: str) -> RemoteRef:

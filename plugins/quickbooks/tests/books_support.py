@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from hub_quickbooks.emulator.books import Books, Change
+from hub_quickbooks.emulator.books import Books, Change, CompanySetup
+from hub_quickbooks.emulator.rules import BookRules
 
 REALM = "9130354335"
 START = dt.datetime(2025, 3, 1, 12, 0, 0, 250000, tzinfo=dt.UTC)
@@ -41,16 +42,31 @@ class Answer:
         return str(self.fault()["code"])
 
 
+#: The code the Ledger's invoice lines carry unless a test picks another: GST-free is 0%,
+#: so totals stay what the amounts add up to.
+LINE_CODE = {"AU": "GST-free", "UK": "0.0% Z", "CA": "Zero-rated", "US": None}
+
+
 class Ledger:
     """The books with one company and helpers to call the API as a client would."""
 
-    def __init__(self, realm: str = REALM) -> None:
+    def __init__(
+        self,
+        realm: str = REALM,
+        *,
+        region: str = "AU",
+        setup: CompanySetup | None = None,
+        rules: BookRules | None = None,
+    ) -> None:
         self.now = START
         self.realm = realm
-        self.books = Books(lambda: self.now)
+        self.books = Books(lambda: self.now, rules)
         self.changes: list[Change] = []
         self.books.listeners.append(self.changes.append)
-        self.books.add_company(realm, "Acme Pty Ltd")
+        self.books.add_company(realm, "Acme Pty Ltd", region=region, setup=setup)
+        name = LINE_CODE[region]
+        #: The TaxCodeRef value ``invoice_body`` puts on lines (None: send none).
+        self.line_code = self.tax_code(name) if name else None
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward."""
@@ -92,6 +108,18 @@ class Ledger:
         """A query POSTed as application/text, as python-quickbooks sends it."""
         return self.call("POST", "query", raw=sql.encode(), content_type="application/text")
 
+    def tax_code(self, name: str) -> str:
+        """The Id of this company's tax code called ``name``, read as a client would."""
+        rows = self.rows(f"SELECT * FROM TaxCode WHERE Name = '{name}' AND Active IN (true, false)")
+        assert len(rows) == 1, (name, rows)
+        return str(rows[0]["Id"])
+
+    def tax_rate(self, name: str) -> dict[str, Any]:
+        """This company's tax rate called ``name``."""
+        rows = self.rows(f"SELECT * FROM TaxRate WHERE Name = '{name}'")
+        assert len(rows) == 1, (name, rows)
+        return rows[0]
+
     def rows(self, sql: str) -> list[dict[str, Any]]:
         """The rows a query returns (any entity)."""
         answer = self.query(sql)
@@ -111,20 +139,22 @@ class Ledger:
         body = {"Name": name, "Type": "Service", "IncomeAccountRef": {"value": "1"}, **fields}
         return self.ok(self.post("item", body), "Item")
 
+    def line(self, item_id: str, amount: float, code: str | None = None) -> dict[str, Any]:
+        """One sales line; ``code`` (a TaxCode Id) defaults to ``line_code``."""
+        detail: dict[str, Any] = {"ItemRef": {"value": item_id}}
+        code = code or self.line_code
+        if code is not None:
+            detail["TaxCodeRef"] = {"value": code}
+        return {"DetailType": "SalesItemLineDetail", "Amount": amount,
+                "SalesItemLineDetail": detail}  # fmt: skip
+
     def invoice_body(
         self, customer_id: str, item_id: str, *amounts: float, **fields: Any
     ) -> dict[str, Any]:
         """An invoice request with one sales line per amount."""
         return {
             "CustomerRef": {"value": customer_id},
-            "Line": [
-                {
-                    "DetailType": "SalesItemLineDetail",
-                    "Amount": amount,
-                    "SalesItemLineDetail": {"ItemRef": {"value": item_id}},
-                }
-                for amount in amounts
-            ],
+            "Line": [self.line(item_id, amount) for amount in amounts],
             **fields,
         }
 

@@ -57,6 +57,24 @@ class TokenSource:
         return self.tokens[0]
 
 
+#: The fake company's tax codes (an Australian company's, with its own Ids).
+GST_CODE = "10"
+GST_FREE_CODE = "12"
+#: The mapping an admin would have saved for the fake company.
+AU_MAPPING = {
+    "tax.gst": GST_CODE,
+    "tax.gst_free": GST_FREE_CODE,
+    "income_account": "79",
+    "customers": "participant_id",
+}
+AU_FACTS = {
+    "company_name": "Coordinoter Test Co",
+    "tax_model": "global",
+    "home_currency": "AUD",
+    "multicurrency": "false",
+}
+
+
 def connection_context(
     http: httpx.AsyncClient,
     *,
@@ -64,8 +82,10 @@ def connection_context(
     tokens: TokenSource | None = None,
     config: PluginConfig | None = None,
     realm: str = REALM,
+    mapping: dict[str, str] | None = None,
+    facts: dict[str, str] | None = None,
 ) -> ConnectionContext:
-    """A hub ConnectionContext for the test company."""
+    """A hub ConnectionContext for the test company, with its mapping in force."""
     config = config or plugin_config(CLIENT_ID="cid", CLIENT_SECRET="secret")
     return ConnectionContext(
         config=config,
@@ -76,6 +96,8 @@ def connection_context(
         access_token=tokens or TokenSource(),
         http=http,
         links=links or {},
+        mapping=AU_MAPPING if mapping is None else mapping,
+        account_facts=AU_FACTS if facts is None else facts,
     )
 
 
@@ -223,6 +245,15 @@ class FakeCompany:
         return self._write(name, body, request.url.params.get("operation"))
 
     def _query(self, sql: str) -> Json:
+        linked = re.match(
+            r"SELECT \* FROM (\w+) WHERE Active IN \(true, false\) AND Id IN (.*?) STARTPOSITION",
+            sql,
+        )
+        if linked:  # inactive objects too, by Id
+            entity, raw = linked.groups()
+            ids = set(re.findall(r"'([^']*)'", raw))
+            rows = [obj for obj in self.objects[entity].values() if obj["Id"] in ids]
+            return {"QueryResponse": {entity: rows} if rows else {}, "time": NOW}
         match = re.match(r"SELECT \* FROM (\w+) WHERE (\w+) (IN|=) (.*?) STARTPOSITION", sql)
         assert match, sql
         entity, field, _op, raw = match.groups()
@@ -258,8 +289,34 @@ class FakeCompany:
                 if obj["DocNumber"] == body["DocNumber"]:
                     detail = "Duplicate Document Number Error : Use a different number."
                     return 400, fault("6140", "Duplicate Document Number Error", detail)
-            total = sum((Decimal(str(line["Amount"])) for line in body["Line"]), Decimal(0))
-            body = {**body, "TotalAmt": total, "Balance": total}
+            details = [line.get("SalesItemLineDetail") or {} for line in body["Line"]]
+            codes = [detail.get("TaxCodeRef") for detail in details]
+            if not all(codes):
+                detail = (
+                    "Business Validation Error: Make sure all your transactions have a "
+                    "GST rate before you save."
+                )
+                return 400, fault("6000", "A business validation error has occurred", detail)
+            subtotal = sum((Decimal(str(line["Amount"])) for line in body["Line"]), Decimal(0))
+            tax = sum(
+                (
+                    (Decimal(str(line["Amount"])) / 10).quantize(Decimal("0.01"))
+                    for line, code in zip(body["Line"], codes, strict=True)
+                    if code["value"] == GST_CODE
+                ),
+                Decimal(0),
+            )
+            total = subtotal + tax
+            body = {
+                **body,
+                "Line": [
+                    *body["Line"],
+                    {"Amount": subtotal, "DetailType": "SubTotalLineDetail"},
+                ],
+                "TxnTaxDetail": {"TotalTax": tax},
+                "TotalAmt": total,
+                "Balance": total,
+            }
         obj = self.add(entity, **body)
         return 200, {entity: obj}
 

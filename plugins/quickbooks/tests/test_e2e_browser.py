@@ -126,3 +126,49 @@ def test_payment_recorded_in_quickbooks_appears_in_the_portal(page, live_hub, hu
         page.reload()
         deadline -= 0.5
     assert cell.inner_text() == "Paid"
+
+
+def accessibility_problems(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on the page, one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{violation['id']}: {node['target']}"
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+        for node in violation["nodes"]
+    ]
+
+
+def test_the_mapping_page_shows_the_companys_codes_and_warns_about_a_wrong_one(
+    page, live_hub, hub_org, emulator
+):
+    log_in(page, live_hub, hub_org["admin_email"])
+    page.click("text=Connect to QuickBooks")
+    page.wait_for_url(f"{emulator.base_url}/connect/oauth2*")
+    page.click("button[value=connect]")
+    page.wait_for_url(f"{live_hub}/integrations")
+    page.click("li.integration[data-slug=quickbooks] >> text=Details")
+    page.click("text=See or change the mapping")
+    page.wait_for_url(f"{live_hub}/integrations/quickbooks/mapping")
+
+    gst = page.get_by_label("Tax code for lines with GST")
+    free = page.get_by_label("Tax code for GST-free lines")
+    # Chosen by rate at connect: the company's own GST and GST-free codes.
+    assert gst.locator("option:checked").inner_text().startswith("GST · 10% on sales")
+    assert "(suggested)" in gst.locator("option:checked").inner_text()
+    assert free.locator("option:checked").inner_text().startswith("GST-free · 0% on sales")
+    assert accessibility_problems(page) == []
+
+    # A slip: GST lines mapped to a 0% code. Saved, and the page says what it means.
+    gst.select_option(value=free.input_value())
+    page.click("text=Save mapping")
+    page.wait_for_url(f"{live_hub}/integrations/quickbooks/mapping")
+    assert "Mapping saved." in page.locator(".flash-success").inner_text()
+    warning = page.locator(".field .problem").first.inner_text()
+    assert "charges 0%" in warning and "flagged" in warning
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert accessibility_problems(page) == []

@@ -53,7 +53,7 @@ def test_connect_lands_on_confirmation_naming_the_company(
 
 async def call_quickbooks(services, connection_id: int) -> None:
     """What a job does: a plugin hook that calls the Accounting API with the vault's token."""
-    from hub.sync import connection_context, load_connection
+    from hub.context import connection_context, load_connection
 
     connection = load_connection(services, connection_id)
     async with connection_context(services, connection) as ctx:
@@ -168,7 +168,7 @@ CALLER = """
 import asyncio, datetime as dt, sys
 from hub.services import Services
 from hub.settings import Settings
-from hub.sync import connection_context, load_connection
+from hub.context import connection_context, load_connection
 
 services = Services.build(Settings.from_env())
 connection_id = int(sys.argv[1])

@@ -59,7 +59,8 @@ def wait_synced(api: httpx.Client, batch_id: int, timeout: float = 120) -> dict[
     def done() -> dict[str, Any] | None:
         body = batch_state(api, batch_id)
         state = body["integrations"]["quickbooks"]["sync_state"]
-        return body if state in ("synced", "partially_synced", "failed") else None
+        settled = ("synced", "partially_synced", "failed", "needs_attention")
+        return body if state in settled else None
 
     return wait_for(done, timeout=timeout, every=0.2)
 
@@ -143,28 +144,45 @@ def hub_plugin_env(emulator) -> dict[str, str]:
 
 def test_refused_invoice_does_not_block_the_others(api, connected, emulator, browser, hub_services):
     realm = emulator.realm_id
-    # The accountant already keeps one participant as a customer billed in US dollars:
-    # QuickBooks refuses AUD invoices for that customer.
+    # The accountant already used two of the numbers for another customer's invoices:
+    # QuickBooks keeps each number once, so those two cannot be created.
+    listed = emulator.control("GET", f"companies/{realm}/objects/TaxCode")
+    codes = {code["Name"]: code["Id"] for code in listed}
+    line = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": 10,
+        "SalesItemLineDetail": {"TaxCodeRef": {"value": codes["GST-free"]}},
+    }
     with httpx.Client(base_url=emulator.base_url) as http:
         token = _token(hub_services, connected)
-        answer = http.post(
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        other = http.post(
             f"/v3/company/{realm}/customer?minorversion=75",
-            json={"DisplayName": "Participant 001", "CurrencyRef": {"value": "USD"}},
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            json={"DisplayName": "Someone Else"},
+            headers=headers,
         )
-        assert answer.status_code == 200, answer.text
+        assert other.status_code == 200, other.text
+        for number in ("INV-00001", "INV-00004"):
+            answer = http.post(
+                f"/v3/company/{realm}/invoice?minorversion=75",
+                json={"DocNumber": number, "Line": [line],
+                      "CustomerRef": {"value": other.json()["Customer"]["Id"]}},
+                headers=headers,
+            )
+            assert answer.status_code == 200, answer.text
     batch = make_batch(6, participants=3)
     body = wait_synced(api, api.post("/api/v1/invoice-batches", json=batch).json()["id"])
     assert body["integrations"]["quickbooks"]["sync_state"] == "partially_synced"
     states = {i["number"]: i["integrations"]["quickbooks"] for i in body["invoices"]}
     refused = [n for n, s in states.items() if s["sync_state"] == "failed"]
     assert refused == ["INV-00001", "INV-00004"]
-    assert states["INV-00001"]["error"]
-    assert emulator.count("Invoice") == 4
+    assert "already has an invoice numbered INV-00001" in states["INV-00001"]["error"]
+    assert states["INV-00001"]["fix_in"] == "invoice"
+    assert emulator.count("Invoice") == 6  # the accountant's two and four of ours
     page = browser.get(f"/invoice-batches/{body['id']}").text
     assert "Retry refused invoices" in page and states["INV-00001"]["error"][:30] in page
     connection_page = browser.get("/integrations/quickbooks").text
-    assert "Refused by QuickBooks" in connection_page and "INV-00001" in connection_page
+    assert "Not in QuickBooks Online yet" in connection_page and "INV-00001" in connection_page
 
 
 def _token(services, connection_id: int) -> str:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from books_support import ENVELOPE_TIME, META_TIME, REALM, START, Ledger
-from hub_quickbooks.emulator.books import Books
+from hub_quickbooks.emulator.books import Books, CompanySetup
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 from quickbooks.objects.invoice import Invoice
@@ -185,7 +185,9 @@ def test_item_rules(ledger: Ledger) -> None:
     item = ledger.item("Gardening", UnitPrice=25)
     assert item["IncomeAccountRef"] == {"value": "1", "name": "Services"}
     assert item["FullyQualifiedName"] == "Gardening" and item["UnitPrice"] == 25
-    assert item["Active"] is True and item["Taxable"] is False
+    # Item.Taxable is US-only (12.2.5): an AU item neither shows nor keeps it.
+    assert item["Active"] is True and "Taxable" not in item
+    assert "Taxable" not in ledger.item("Sprinklers", Taxable=True)
     duplicate = ledger.post(
         "item", {"Name": "GARDENING", "Type": "Service", "IncomeAccountRef": {"value": "1"}}
     )
@@ -207,15 +209,18 @@ def test_item_rules(ledger: Ledger) -> None:
 # --- invoices ----------------------------------------------------------------------------
 
 
-def test_invoice_create_computes_totals_numbers_and_names(ledger: Ledger) -> None:
+def test_invoice_create_computes_totals_numbers_and_names() -> None:
+    # With "Custom transaction numbers" off, QuickBooks numbers invoices itself.
+    ledger = Ledger(setup=CompanySetup(custom_txn_numbers=False))
     customer, item = ledger.basics()
     body = ledger.invoice_body(customer["Id"], item["Id"], 100.0)
     body["Line"].append(
         {
             "DetailType": "SalesItemLineDetail",
-            "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 3, "UnitPrice": 12.5},
+            "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 3, "UnitPrice": 12.5,
+                                    "TaxCodeRef": {"value": ledger.line_code}},
         }
-    )
+    )  # fmt: skip
     invoice = ledger.ok(ledger.post("invoice", body), "Invoice")
     assert invoice["DocNumber"] == "1001"
     assert invoice["TxnDate"] == "2025-03-01" and invoice["DueDate"] == "2025-03-31"
@@ -236,6 +241,16 @@ def test_invoice_create_computes_totals_numbers_and_names(ledger: Ledger) -> Non
     assert second["DocNumber"] == "1002" and second["Id"] == "2"
     refreshed = ledger.ok(ledger.get(f"customer/{customer['Id']}"), "Customer")
     assert refreshed["Balance"] == 147.5 and refreshed["SyncToken"] == "0"
+
+
+def test_with_custom_numbers_an_invoice_has_only_the_number_sent(ledger: Ledger) -> None:
+    # The default: "If no value is supplied, the resulting DocNumber is null" (D-REF).
+    customer, item = ledger.basics()
+    assert "DocNumber" not in ledger.invoice(customer["Id"], item["Id"], 10)
+    numbered = ledger.invoice(customer["Id"], item["Id"], 10, DocNumber="NDIS-7")
+    assert numbered["DocNumber"] == "NDIS-7"
+    prefs = ledger.ok(ledger.get("preferences"), "Preferences")
+    assert prefs["SalesFormsPrefs"]["CustomTxnNumbers"] is True
 
 
 def test_invoice_faults(ledger: Ledger) -> None:
@@ -263,6 +278,7 @@ def test_invoice_faults(ledger: Ledger) -> None:
 
 
 def test_duplicate_doc_number_is_6140_unless_allowed(ledger: Ledger) -> None:
+    # Custom transaction numbers are on (the default), which 6140 needs (12.4).
     customer, item = ledger.basics()
     ledger.invoice(customer["Id"], item["Id"], 10, DocNumber="INV-1")
     body = ledger.invoice_body(customer["Id"], item["Id"], 10, DocNumber="INV-1")
@@ -279,9 +295,39 @@ def test_duplicate_doc_number_is_6140_unless_allowed(ledger: Ledger) -> None:
     assert renamed.code == "6140"
 
 
+def test_without_custom_numbers_a_sent_number_may_repeat() -> None:
+    # "that value is stored even if it is a duplicate" (D-REF, older text).
+    ledger = Ledger(setup=CompanySetup(custom_txn_numbers=False))
+    customer, item = ledger.basics()
+    ledger.invoice(customer["Id"], item["Id"], 10, DocNumber="INV-1")
+    again = ledger.invoice(customer["Id"], item["Id"], 10, DocNumber="INV-1")
+    assert again["DocNumber"] == "INV-1"
+
+
+def test_doc_number_of_22_characters_is_2050(ledger: Ledger) -> None:
+    customer, item = ledger.basics()
+    answer = ledger.post("invoice", ledger.invoice_body(customer["Id"], item["Id"], 10,
+                                                        DocNumber="D" * 22))  # fmt: skip
+    assert answer.status == 400
+    assert answer.json["Fault"] == {
+        "Error": [{
+            "Message": "String length is either shorter or longer than supported by "
+                       "specification",
+            "Detail": "String length specified does not match the supported length. "
+                      "Min:0 Max:21 supported. Supplied length:22",
+            "code": "2050",
+            "element": "DocNumber",
+        }],
+        "type": "ValidationFault",
+    }  # fmt: skip
+    longest = ledger.invoice_body(customer["Id"], item["Id"], 10, DocNumber="D" * 21)
+    assert ledger.post("invoice", longest).status == 200
+
+
 def test_invoice_sparse_and_full_updates(ledger: Ledger) -> None:
     customer, item = ledger.basics()
-    invoice = ledger.invoice(customer["Id"], item["Id"], 100, 50, PrivateNote="hello")
+    invoice = ledger.invoice(customer["Id"], item["Id"], 100, 50, PrivateNote="hello",
+                             DocNumber="S-1")  # fmt: skip
     sparse = ledger.ok(
         ledger.post(
             "invoice",
@@ -304,11 +350,7 @@ def test_invoice_sparse_and_full_updates(ledger: Ledger) -> None:
                 "CustomerRef": {"value": customer["Id"]},
                 "Line": [
                     kept,
-                    {
-                        "DetailType": "SalesItemLineDetail",
-                        "Amount": 5,
-                        "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}},
-                    },
+                    ledger.line(item["Id"], 5),
                 ],
             },
         ),
@@ -317,6 +359,7 @@ def test_invoice_sparse_and_full_updates(ledger: Ledger) -> None:
     assert [line.get("Id") for line in full["Line"]] == ["2", "3", None]
     assert full["TotalAmt"] == 75.0 and "PrivateNote" not in full
     assert full["DueDate"] == "2025-03-31"  # back to the terms' default
+    assert full["SalesTermRef"]["name"] == "Net 30"
 
 
 def test_python_quickbooks_invoice_round_trip(ledger: Ledger) -> None:
@@ -326,10 +369,19 @@ def test_python_quickbooks_invoice_round_trip(ledger: Ledger) -> None:
     line.Amount = 100
     line.SalesItemLineDetail = SalesItemLineDetail()
     line.SalesItemLineDetail.ItemRef = {"name": "", "type": "", "value": item["Id"]}
+    line.SalesItemLineDetail.TaxCodeRef = {"name": "", "type": "", "value": ledger.line_code}
     invoice.Line.append(line)
     invoice.CustomerRef = {"name": "", "type": "", "value": customer["Id"]}
+    invoice.DocNumber = "PY-1"
+    # python-quickbooks sends GlobalTaxCalculation TaxExcluded, ExchangeRate 1 and line
+    # TaxInclusiveAmt 0 (12.2.1): all must be accepted.
+    sent = json.loads(invoice.to_json())
+    assert sent["ExchangeRate"] == 1 and sent["GlobalTaxCalculation"] == "TaxExcluded"
+    assert sent["Line"][0]["SalesItemLineDetail"]["TaxInclusiveAmt"] == 0
     created = ledger.ok(ledger.call("POST", "invoice", raw=invoice.to_json().encode()), "Invoice")
-    assert created["TotalAmt"] == 100.0 and created["DocNumber"] == "1001"
+    assert created["TotalAmt"] == 100.0 and created["DocNumber"] == "PY-1"
+    assert created["GlobalTaxCalculation"] == "TaxExcluded"
+    assert "ExchangeRate" not in created  # multicurrency is off
     assert created["EmailStatus"] == "NotSet" and created["PrintStatus"] == "NotSet"
     again = Invoice.from_json(created)
     again.PrivateNote = "edited"
@@ -371,7 +423,7 @@ def test_delete_invoice_leaves_nothing_to_read(ledger: Ledger) -> None:
 
 def test_send_and_pdf(ledger: Ledger) -> None:
     customer, item = ledger.basics()
-    invoice = ledger.invoice(customer["Id"], item["Id"], 100)
+    invoice = ledger.invoice(customer["Id"], item["Id"], 100, DocNumber="1001")
     assert ledger.post(f"invoice/{invoice['Id']}/send", None).code == "6000"
     sent = ledger.ok(
         ledger.call("POST", f"invoice/{invoice['Id']}/send", sendTo="amy@example.com"), "Invoice"
@@ -566,4 +618,5 @@ def test_company_info_can_be_renamed_but_not_created(ledger: Ledger) -> None:
     assert renamed["LegalName"] == "Acme Pty Ltd" and renamed["SyncToken"] == "1"
     assert ledger.post("companyinfo", {"Id": "1", "SyncToken": "1"}).code == "2020"
     assert ledger.rows("SELECT * FROM CompanyInfo")[0]["CompanyName"] == "Acme Two"
-    assert ledger.changes[-1].entity == "CompanyInfo"
+    # Intuit sends no webhook for CompanyInfo: the change is not announced.
+    assert ledger.changes == []

@@ -259,3 +259,39 @@ def test_reads_ignore_requestid(ledger: Ledger) -> None:
     ledger.post("customer", {"Id": "1", "SyncToken": "0", "sparse": True, "Notes": "new"})
     second = ledger.get("customer/1", requestid="g-1")
     assert second.json["Customer"]["Notes"] == "new" and first.raw != second.raw
+
+
+def test_requestid_longer_than_50_is_refused(ledger: Ledger) -> None:
+    long_id = "r" * 51
+    answer = ledger.post("customer", {"DisplayName": "Too long"}, requestid=long_id)
+    assert answer.status == 400
+    assert answer.fault() == {
+        "Message": "A business validation error has occurred while processing your request",
+        "Detail": "Business Validation Error: You cannot enter more than 50 characters in the "
+                  f"request_id field. You tried entering {long_id}, which is 51 characters.",
+        "code": "6000",
+        "element": "",
+    }  # fmt: skip
+    assert ledger.books.counts()[REALM]["Customer"] == 0
+    assert ledger.post("customer", {"DisplayName": "Fits"}, requestid="r" * 50).status == 200
+
+
+def test_batch_items_fail_when_requestid_and_bid_pass_50(ledger: Ledger) -> None:
+    request_id = "b" * 32
+    items = [
+        {"bId": "x" * 18, "operation": "create", "Customer": {"DisplayName": "Fits"}},
+        {"bId": "y" * 19, "operation": "create", "Customer": {"DisplayName": "Too long"}},
+    ]
+    answer = ledger.post("batch", {"BatchItemRequest": items}, requestid=request_id)
+    assert answer.status == 200
+    fits, too_long = answer.json["BatchItemResponse"]
+    assert fits["Customer"]["DisplayName"] == "Fits"
+    error = too_long["Fault"]["Error"][0]
+    assert too_long["bId"] == "y" * 19 and error["code"] == "6000"
+    assert error["Detail"].endswith(
+        f"You tried entering {request_id}{'y' * 19}, which is 51 characters."
+    )
+    # Without a requestid a bId may be as long as the client likes.
+    plain = ledger.post("batch", {"BatchItemRequest": [
+        {"bId": "z" * 60, "operation": "create", "Customer": {"DisplayName": "No rid"}}]})
+    assert "Customer" in plain.json["BatchItemResponse"][0]

@@ -117,19 +117,24 @@ def test_accountant_records_a_payment_on_the_company_page(
         "Name": "Page item", "Type": "Service",
         "IncomeAccountRef": {"value": income.json()["QueryResponse"]["Account"][0]["Id"]},
     })
+    gst = consenting.tax_code(token, "GST")
     invoice = consenting.api(token, "POST", "invoice", json={
         "DocNumber": "INV-PAGE-1",
         "CustomerRef": {"value": customer.json()["Customer"]["Id"]},
-        "Line": [{"Amount": 99.5, "DetailType": "SalesItemLineDetail",
-                  "SalesItemLineDetail": {"ItemRef": {"value": item.json()["Item"]["Id"]}}}],
+        "Line": [{"Amount": 90.45, "DetailType": "SalesItemLineDetail",
+                  "SalesItemLineDetail": {"ItemRef": {"value": item.json()["Item"]["Id"]},
+                                          "TaxCodeRef": {"value": gst}}}],
     })
-    assert invoice.status_code == 200, invoice.text
+    assert invoice.status_code == 200, invoice.text  # 90.45 + 9.05 GST = 99.50
 
     page = browser_page
     page.goto(f"{consenting.base_url}/_emulator/")
     page.get_by_role("link", name="Sandbox Company_AU_1").click()
+    assert page.locator("#country").text_content() == "AU"
     row = page.locator("#invoices tr", has_text="INV-PAGE-1")
-    assert "99.50" in row.text_content() and "Open" in row.text_content()
+    cells = row.locator("td.num").all_text_contents()
+    assert cells[:3] == ["90.45", "9.05", "99.50"]  # subtotal, tax, total
+    assert "Open" in row.text_content()
     row.get_by_label("Amount for invoice INV-PAGE-1").fill("40.00")
     row.get_by_role("button", name="Record").click()
     page.wait_for_url(f"{consenting.base_url}/_emulator/companies/{realm}?*")

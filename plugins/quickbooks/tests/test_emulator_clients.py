@@ -1,4 +1,7 @@
-"""The Accounting API behind the emulator's auth, driven with python-quickbooks."""
+"""The Accounting API behind the emulator's auth, driven with python-quickbooks.
+
+The seeded company is Australian: invoice lines need a tax code from its own list.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,10 @@ from quickbooks.objects.customer import Customer
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
+from quickbooks.objects.preferences import Preferences
+from quickbooks.objects.taxcode import TaxCode
+from quickbooks.objects.taxrate import TaxRate
+from quickbooks.objects.term import Term
 
 
 @pytest.fixture
@@ -49,20 +56,82 @@ def new_item(qb: QuickBooks, name: str) -> Item:
     return item.save(qb=qb)
 
 
-def new_invoice(qb: QuickBooks, customer: Customer, item: Item, amount: float) -> Invoice:
+def gst_free(qb: QuickBooks) -> TaxCode:
+    """The company's GST-free code, found by name: its Id is the company's own."""
+    found = TaxCode.filter(Name="GST-free", qb=qb)
+    assert len(found) == 1
+    return found[0]
+
+
+def invoice_for(
+    customer: Customer, item: Item, amount: float, code: TaxCode | None
+) -> Invoice:
     line = SalesItemLine()
     line.Amount = amount
     line.SalesItemLineDetail = SalesItemLineDetail()
     line.SalesItemLineDetail.ItemRef = item.to_ref()
+    if code is not None:
+        line.SalesItemLineDetail.TaxCodeRef = code.to_ref()
     invoice = Invoice()
     invoice.CustomerRef = customer.to_ref()
     invoice.Line.append(line)
-    return invoice.save(qb=qb)
+    return invoice
+
+
+def new_invoice(qb: QuickBooks, customer: Customer, item: Item, amount: float) -> Invoice:
+    return invoice_for(customer, item, amount, gst_free(qb)).save(qb=qb)
 
 
 def test_company_info(qb: QuickBooks, emulator: RunningEmulator) -> None:
     info = CompanyInfo.get(emulator.realm_id, qb=qb)
     assert info.CompanyName == "Sandbox Company_AU_1"
+    assert info.Country == "AU" and info.FiscalYearStartMonth == "July"
+
+
+def test_preferences_and_tax_lists(qb: QuickBooks) -> None:
+    prefs = Preferences.get(qb=qb)
+    assert prefs.CurrencyPrefs.HomeCurrency.value == "AUD"
+    assert prefs.CurrencyPrefs.MultiCurrencyEnabled is False
+    assert prefs.TaxPrefs.UsingSalesTax is True
+    assert prefs.SalesFormsPrefs.CustomTxnNumbers is True
+    codes = {code.Name: code for code in TaxCode.all(qb=qb)}
+    assert {"GST", "GST-free", "GST on non-capital", "Out of Scope"} <= set(codes)
+    rates = {rate.Id: rate for rate in TaxRate.all(qb=qb)}
+    gst_rate = rates[codes["GST"].SalesTaxRateList.TaxRateDetail[0].TaxRateRef.value]
+    assert gst_rate.Name == "GST (sales)" and float(gst_rate.RateValue) == 10
+    assert codes["GST on non-capital"].SalesTaxRateList.TaxRateDetail == []
+    terms = {term.Name: term for term in Term.all(qb=qb)}
+    assert terms["Net 30"].DueDays == 30
+    assert prefs.SalesFormsPrefs.DefaultTerms.value == terms["Net 30"].Id
+
+
+def test_terms_are_created_and_used_through_python_quickbooks(qb: QuickBooks) -> None:
+    term = Term()
+    term.Name = "Net 7"
+    term.DueDays = 7
+    term = term.save(qb=qb)
+    assert term.Type == "STANDARD" and term.Id
+    invoice = invoice_for(new_customer(qb, "Termed Pty Ltd"), new_item(qb, "Termed"), 70.0,
+                          gst_free(qb))  # fmt: skip
+    invoice.TxnDate = "2025-06-02"
+    invoice.SalesTermRef = term.to_ref()
+    saved = invoice.save(qb=qb)
+    assert saved.DueDate == "2025-06-09" and saved.SalesTermRef.value == term.Id
+
+
+def test_invoice_without_a_tax_code_is_refused(qb: QuickBooks) -> None:
+    customer = new_customer(qb, "No Code Pty Ltd")
+    item = new_item(qb, "Uncoded service")
+    with pytest.raises(QuickbooksException) as caught:
+        invoice_for(customer, item, 50.0, None).save(qb=qb)
+    assert caught.value.error_code == 6000
+    assert caught.value.detail == (
+        "Business Validation Error: Make sure all your transactions have a GST rate before "
+        "you save."
+    )
+    gst = TaxCode.filter(Name="GST", qb=qb)[0]
+    taxed = invoice_for(customer, item, 50.0, gst).save(qb=qb)
+    assert float(taxed.TxnTaxDetail.TotalTax) == 5.0 and float(taxed.TotalAmt) == 55.0
 
 
 def test_invoice_lifecycle(qb: QuickBooks, emulator: RunningEmulator) -> None:
@@ -71,6 +140,7 @@ def test_invoice_lifecycle(qb: QuickBooks, emulator: RunningEmulator) -> None:
     created = new_invoice(qb, customer, item, 250.0)
     assert created.Id and created.SyncToken == "0"
     assert float(created.TotalAmt) == 250.0 and float(created.Balance) == 250.0
+    assert created.Line[0].SalesItemLineDetail.TaxCodeRef.value == gst_free(qb).Id
 
     read = Invoice.get(created.Id, qb=qb)
     assert read.CustomerRef.value == customer.Id

@@ -134,6 +134,25 @@ def test_state_survives_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert emu.api(again.access_token, "GET", f"companyinfo/{realm}").status_code == 200
 
 
+def test_a_state_file_from_before_regions_gains_tax_lists(tmp_path: Path) -> None:
+    from hub_quickbooks.emulator.books import Books
+
+    books = Books(lambda: dt.datetime(2025, 3, 1, tzinfo=dt.UTC))
+    books.add_company("77", "Old Co")
+    saved = books.to_dict()
+    company = saved["companies"][0]
+    del company["region"]
+    company["country"], company["currency"] = "AU", "AUD"
+    for entity in ("Preferences", "TaxCode", "TaxRate", "TaxAgency", "Term"):
+        del company["objects"][entity]
+    restored = Books.from_dict(saved, lambda: dt.datetime(2025, 3, 2, tzinfo=dt.UTC))
+    assert restored.summary("77") == {"region": "AU", "country": "AU", "home_currency": "AUD"}
+    answer = restored.handle("77", "POST", "query", {}, b"SELECT * FROM TaxCode", None)
+    names = [code["Name"] for code in json.loads(answer.body)["QueryResponse"]["TaxCode"]]
+    assert "GST-free" in names
+    assert restored.handle("77", "GET", "preferences", {}, b"", None).status == 200
+
+
 def test_unparseable_state_file_fails_loudly(tmp_path: Path) -> None:
     from hub_quickbooks.emulator import create_app
 
@@ -151,7 +170,12 @@ def test_html_index_lists_companies(emulator: RunningEmulator) -> None:
     assert f"/_emulator/companies/{emulator.realm_id}" in page.text
     company = emulator.http.get(f"/_emulator/companies/{emulator.realm_id}")
     assert company.status_code == 200 and "Invoices" in company.text
+    assert '<span id="country">AU</span>' in company.text
+    assert '<span id="home-currency">AUD</span>' in company.text
     assert emulator.http.get("/_emulator/companies/42").status_code == 404
+    uk = emulator.control("POST", "companies", json={"name": "Brit Ltd", "region": "UK"})
+    page = emulator.http.get(f"/_emulator/companies/{uk['realm_id']}").text
+    assert '<span id="region">UK</span>' in page and '<span id="country">GB</span>' in page
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,6 @@ def test_parse_literals_and_defaults() -> None:
     assert query.where[1].values == (True,)
     assert parse("SELECT * FROM Item WHERE UnitPrice < 10.5").where[0].values == (Decimal("10.5"),)
     assert (parse("SELECT * FROM Item").start, parse("SELECT * FROM Item").limit) == (1, 100)
-    assert parse("SELECT * FROM Item MAXRESULTS 5000").limit == 1000
     assert parse("SELECT * FROM Item ORDER BY Name").order == ((("Name",), False),)
     assert parse("SELECT *, Sku FROM Item").fields == (("Sku",),)
     assert parse("SELECT Id, DisplayName FROM Customer").fields == (("Id",), ("DisplayName",))
@@ -69,7 +68,6 @@ def test_parse_literals_and_defaults() -> None:
         "SELECT * FROM Customer WHERE DisplayName = 'unterminated",
         "SELECT * FROM Customer WHERE Id IN ('1', '2'",
         "SELECT * FROM Customer MAXRESULTS ten",
-        "SELECT * FROM Customer MAXRESULTS 0",
         "SELECT * FROM Customer GROUP BY DisplayName",
         "SELECT * FROM Customer WHERE DisplayName LIKE 5",
         "SELECT COUNT(Id) FROM Customer",
@@ -81,6 +79,27 @@ def test_bad_queries_are_4000(sql: str) -> None:
     with pytest.raises(faults.ApiError) as caught:
         parse(sql)
     assert caught.value.code == "4000"
+
+
+@pytest.mark.parametrize(
+    ("sql", "detail"),
+    [
+        ("SELECT * FROM Customer MAXRESULTS 1001",
+         "QueryValidationError: value 1001 is too large. Max allowed value is 1000"),
+        ("SELECT * FROM Customer MAXRESULTS 1500",
+         "QueryValidationError: value 1500 is too large. Max allowed value is 1000"),
+        ("SELECT * FROM Customer MAXRESULTS 0",
+         "QueryValidationError: value 0 is too small. Min allowed value is 1"),
+        ("SELECT * FROM Customer STARTPOSITION 0",
+         "QueryValidationError: value 0 is too small. Min allowed value is 1"),
+    ],
+)  # fmt: skip
+def test_paging_out_of_range_is_refused_not_capped(sql: str, detail: str) -> None:
+    with pytest.raises(faults.ApiError) as caught:
+        parse(sql)
+    assert caught.value.error() == {
+        "Message": "Invalid query", "Detail": detail, "code": "4001", "element": ""
+    }
 
 
 # --- running ------------------------------------------------------------------------------
@@ -200,7 +219,6 @@ def test_selected_fields_still_return_whole_objects(ledger: Ledger) -> None:
 @pytest.mark.parametrize(
     "sql",
     [
-        "SELECT * FROM Widget",
         "SELECT * FROM Customer WHERE Colour = 'red'",
         "SELECT * FROM Customer ORDER BY Colour",
         "SELECT Colour FROM Customer",
@@ -212,6 +230,19 @@ def test_query_faults_over_the_api(ledger: Ledger, sql: str) -> None:
     assert answer.status == 400 and answer.code == "4000"
     assert answer.json["Fault"]["type"] == "ValidationFault"
     assert answer.fault()["Message"] == "Error parsing query"
+
+
+def test_unknown_entity_is_an_invalid_context_declaration(ledger: Ledger) -> None:
+    answer = ledger.query("SELECT * FROM Custmoer")
+    assert answer.status == 400
+    assert answer.json["Fault"] == {
+        "Error": [{"Message": "Invalid query",
+                   "Detail": "invalid context declaration: Custmoer",
+                   "code": "4001", "element": ""}],
+        "type": "ValidationFault",
+    }  # fmt: skip
+    over = ledger.query("SELECT * FROM Customer MAXRESULTS 1001")
+    assert over.status == 400 and over.code == "4001"
 
 
 def test_missing_query_is_a_fault(ledger: Ledger) -> None:

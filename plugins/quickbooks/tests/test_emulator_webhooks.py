@@ -2,67 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
-from emulator_support import RunningEmulator, running_emulator
+from emulator_support import Receiver, RunningEmulator, running_emulator, webhook_receiver
 from hub_quickbooks.emulator.webhooks import intuit_signature
 from quickbooks import QuickBooks
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
-from hub.servers import serve_in_thread
 
 VERIFIER = "verifier-token-for-tests"
 VALIDATOR = QuickBooks(minorversion=75)
 
 
-@dataclass
-class Receiver:
-    """A webhook endpoint that records deliveries and answers as planned."""
-
-    url: str = ""
-    deliveries: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    #: Status codes for the next answers (then 200); "slow" waits past the timeout.
-    plan: list[int | str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[tuple[dict[str, str], bytes]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.deliveries) >= count:
-                    return list(self.deliveries)
-            time.sleep(0.01)
-        raise AssertionError(f"expected {count} deliveries, got {len(self.deliveries)}")
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    async def hook(request: Request) -> Response:
-        body = await request.body()
-        with state.lock:
-            state.deliveries.append((dict(request.headers), body))
-            answer = state.plan.pop(0) if state.plan else 200
-        if answer == "slow":
-            await asyncio.sleep(1.0)
-            return Response(status_code=200)
-        return Response(status_code=int(answer))
-
-    with serve_in_thread(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as base:
-        state.url = f"{base}/hook"
+    with webhook_receiver() as state:
         yield state
 
 
@@ -128,7 +86,11 @@ def test_slow_receiver_counts_as_unacknowledged(
     auth = hooked.connect()
     create_customer(hooked, auth.access_token, "Slow Receiver Ltd")
     receiver.wait_for(2)
-    outcomes = hooked.control("GET", "webhooks")["deliveries"]
+    # The receiver records the second delivery before it answers: wait for the answer.
+    deadline = time.monotonic() + 5
+    while "delivered" not in (outcomes := hooked.control("GET", "webhooks")["deliveries"]):
+        assert time.monotonic() < deadline, outcomes
+        time.sleep(0.01)
     assert outcomes["timeout"] == 1
     assert outcomes["delivered"] == 1
 
@@ -217,19 +179,22 @@ def test_payment_recorded_in_quickbooks_notifies_payment_and_invoice(
         "IncomeAccountRef": income_account(hooked, auth.access_token),
     })
     assert item.status_code == 200, item.text
+    gst = hooked.tax_code(auth.access_token, "GST")
     invoice = hooked.api(auth.access_token, "POST", "invoice", json={
         "CustomerRef": {"value": customer_id},
         "Line": [{"Amount": 40, "DetailType": "SalesItemLineDetail",
-                  "SalesItemLineDetail": {"ItemRef": {"value": item.json()["Item"]["Id"]}}}],
+                  "SalesItemLineDetail": {"ItemRef": {"value": item.json()["Item"]["Id"]},
+                                          "TaxCodeRef": {"value": gst}}}],
     })
     assert invoice.status_code == 200, invoice.text
     invoice_id = invoice.json()["Invoice"]["Id"]
     # Changes that queue while a delivery is in flight travel together, so count entities.
     assert len(wait_for_entities(receiver, 3)) == 3  # customer, item, invoice created
 
+    assert invoice.json()["Invoice"]["Balance"] == 44.0  # 40 plus 10% GST
     hooked.control(
         "POST", f"companies/{hooked.realm_id}/invoices/{invoice_id}/payments",
-        json={"amount": "40.00"},
+        json={"amount": "44.00"},
     )
     entities = wait_for_entities(receiver, 5)[3:]
     assert {(e["name"], e["operation"]) for e in entities} == {

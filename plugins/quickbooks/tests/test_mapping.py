@@ -28,9 +28,12 @@ from hub_quickbooks.mapping import (
     select_in,
     void_body,
 )
-from plugin_support import invoice, participant
+from hub_quickbooks.profile import CompanyProfile, profile_from
+from plugin_support import AU_FACTS, AU_MAPPING, GST_CODE, GST_FREE_CODE, invoice, participant
 
 from hub.types import LinePayload, RemoteRef
+
+AU = profile_from(AU_MAPPING, AU_FACTS)
 
 UTC = dt.UTC
 ITEMS = {"07_002_0106_8_3": "19", "07_799_0106_8_3": "20"}
@@ -63,17 +66,19 @@ def qbo_invoice(total: str, balance: str, **extra) -> dict:
 def test_invoice_body_has_the_numbers_dates_and_lines():
     two_lines = (
         LinePayload("Support coordination", "07_002_0106_8_3", Decimal("2"), Decimal("100.14")),
-        LinePayload("Travel", "07_799_0106_8_3", Decimal("1.5"), Decimal("0.99")),
+        LinePayload("Travel", "07_799_0106_8_3", Decimal("1.5"), Decimal("0.99"), "gst"),
     )
     payload = invoice(1, ALEX, lines=two_lines, memo="Fortnight 2")
 
-    body = invoice_body(payload, "58", ITEMS)
+    body = invoice_body(payload, "58", ITEMS, AU)
 
     assert body["DocNumber"] == "INV-1001"
     assert body["TxnDate"] == "2026-11-23"
     assert body["DueDate"] == "2026-12-07"
     assert body["CustomerRef"] == {"value": "58"}
-    assert body["CurrencyRef"] == {"value": "AUD"}
+    assert "CurrencyRef" not in body  # one currency in the company: its own
+    assert body["GlobalTaxCalculation"] == "TaxExcluded"  # unit prices are before GST
+    assert "TxnTaxDetail" not in body  # QuickBooks computes it
     assert body["PrivateNote"] == "Fortnight 2"
     assert body["BillEmail"] == {"Address": "alex@example.com"}
     assert body["Line"] == [
@@ -85,6 +90,7 @@ def test_invoice_body_has_the_numbers_dates_and_lines():
                 "ItemRef": {"value": "19"},
                 "Qty": Decimal("2"),
                 "UnitPrice": Decimal("100.14"),
+                "TaxCodeRef": {"value": GST_FREE_CODE},
             },
         },
         {
@@ -95,6 +101,7 @@ def test_invoice_body_has_the_numbers_dates_and_lines():
                 "ItemRef": {"value": "20"},
                 "Qty": Decimal("1.5"),
                 "UnitPrice": Decimal("0.99"),
+                "TaxCodeRef": {"value": GST_CODE},
             },
         },
     ]
@@ -114,15 +121,36 @@ def test_line_amounts_round_half_up_as_quickbooks_checks_them(quantity, price, a
     assert line_amount(line) == Decimal(amount)
 
 
+def test_a_multicurrency_company_is_told_the_currency():
+    profile = profile_from(AU_MAPPING, {**AU_FACTS, "multicurrency": "true"})
+    body = invoice_body(invoice(1, ALEX), "58", ITEMS, profile)
+    assert body["CurrencyRef"] == {"value": "AUD"}
+
+
+def test_a_company_without_gst_gets_no_tax_codes():
+    profile = profile_from(AU_MAPPING, {**AU_FACTS, "tax_model": "none"})
+    body = invoice_body(invoice(1, ALEX), "58", ITEMS, profile)
+    assert "TaxCodeRef" not in body["Line"][0]["SalesItemLineDetail"]
+    assert "GlobalTaxCalculation" not in body
+
+
+def test_a_us_company_gets_its_pseudo_codes_and_no_global_calculation():
+    profile = CompanyProfile(tax_model="us", home_currency="USD", tax_codes={"gst_free": "NON"})
+    body = invoice_body(invoice(1, ALEX), "58", ITEMS, profile)
+    assert body["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"] == {"value": "NON"}
+    assert "GlobalTaxCalculation" not in body
+
+
 def test_invoice_body_leaves_out_empty_memo_and_email():
-    body = invoice_body(invoice(1, participant("P-9", "No Mail")), "58", ITEMS)
+    body = invoice_body(invoice(1, participant("P-9", "No Mail")), "58", ITEMS, AU)
 
     assert "PrivateNote" not in body
     assert "BillEmail" not in body
 
 
 def test_sparse_update_names_the_version_and_keeps_the_currency():
-    body = invoice_sparse_update(invoice(1, ALEX), RemoteRef("238", "4"), "58", ITEMS)
+    profile = profile_from(AU_MAPPING, {**AU_FACTS, "multicurrency": "true"})
+    body = invoice_sparse_update(invoice(1, ALEX), RemoteRef("238", "4"), "58", ITEMS, profile)
 
     assert body["Id"] == "238"
     assert body["SyncToken"] == "4"
@@ -161,11 +189,16 @@ def test_names_are_made_legal_for_quickbooks():
 
 
 def test_customer_and_item_bodies():
-    assert customer_body(ALEX, "Alex Chen") == {
-        "DisplayName": "Alex Chen",
+    assert customer_body(ALEX, "Alex Chen (P-001)") == {
+        "DisplayName": "Alex Chen (P-001)",
+        "Notes": "Coordinoter participant P-001",
         "PrimaryEmailAddr": {"Address": "alex@example.com"},
     }
-    assert customer_body(participant("P-2", "B"), "B") == {"DisplayName": "B"}
+    assert customer_body(participant("P-2", "B"), "B", "NZD") == {
+        "DisplayName": "B",
+        "Notes": "Coordinoter participant P-2",
+        "CurrencyRef": {"value": "NZD"},
+    }
     assert item_body("07_002", "79") == {
         "Name": "07_002",
         "Type": "Service",

@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlsplit
 
@@ -78,6 +78,9 @@ class Connected:
     realm_id: str
     tokens: TokenSet
     inbox: WebhookInbox
+    #: What the host keeps after connecting: the plugin's suggested mapping and facts.
+    mapping: dict[str, str] = field(default_factory=dict)
+    facts: dict[str, str] = field(default_factory=dict)
 
     def stats(self) -> dict:
         return httpx.get(f"{self.base_url}/_emulator/stats", timeout=10).json()
@@ -124,7 +127,14 @@ def emulator() -> Iterator[Connected]:
             redirect_uris=[REDIRECT_URI],
         )
         with serve_in_thread(app) as base_url:
-            yield asyncio.run(connect(base_url, inbox))
+            connected = asyncio.run(connect(base_url, inbox))
+            # As the host does right after connecting: the suggestions become the mapping.
+            choices = hook(connected, "mapping_choices")
+            connected.mapping = {
+                f.key: f.suggested for f in choices.fields if f.suggested is not None
+            }
+            connected.facts = dict(choices.facts)
+            yield connected
 
 
 async def connect(base_url: str, inbox: WebhookInbox) -> Connected:
@@ -184,6 +194,8 @@ def hook(emulator: Connected, name: str, *args, links=None):
                 access_token=access_token,
                 http=http,
                 links=links or {},
+                mapping=emulator.mapping,
+                account_facts=emulator.facts,
             )
             return await getattr(plugin, name)(ctx, *args)
 
@@ -346,3 +358,19 @@ def test_a_stale_link_version_is_re_read(emulator: Connected, pushed):
 
     assert outcome.error is None and outcome.remote is not None
     assert int(outcome.remote.remote_version or 0) >= 2
+
+
+def test_the_mapping_is_read_in_one_request_and_chosen_by_rate(emulator):
+    before = emulator.stats()["metered"][emulator.realm_id]["coreplus"]
+    choices = hook(emulator, "mapping_choices")
+    after = emulator.stats()["metered"][emulator.realm_id]["coreplus"]
+
+    assert after - before == 1  # one batch of queries: one metered call
+    fields = {f.key: f for f in choices.fields}
+    labels = {o.value: o.label for o in fields["tax.gst"].options}
+    assert labels[fields["tax.gst"].suggested] == "GST"
+    assert labels[fields["tax.gst_free"].suggested] == "GST-free"
+    # Purchases-only codes cannot go on a sales line, so they are not offered.
+    assert "GST on non-capital" not in labels.values()
+    assert choices.facts["home_currency"] == "AUD"
+    assert choices.facts["tax_model"] == "global"

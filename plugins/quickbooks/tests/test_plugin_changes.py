@@ -300,7 +300,10 @@ def test_an_edit_of_an_invoice_deleted_in_quickbooks_is_an_error_not_a_crash():
 
     assert outcome.remote is None
     assert outcome.error is not None and outcome.error.code == "610"
-    assert outcome.error.message.startswith("QuickBooks refused the invoice INV-1001")
+    assert outcome.error.message.startswith(
+        "QuickBooks no longer has the invoice INV-1001: it was deleted there"
+    )
+    assert outcome.error.provider_detail == "610 Object Not Found : deleted"
 
 
 def test_revoked_access_during_an_edit_is_raised():

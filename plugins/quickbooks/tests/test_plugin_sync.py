@@ -9,7 +9,15 @@ from decimal import Decimal
 import httpx
 import pytest
 from hub_quickbooks import plugin
-from plugin_support import FakeCompany, connection_context, invoice, participant
+from plugin_support import (
+    AU_MAPPING,
+    GST_CODE,
+    GST_FREE_CODE,
+    FakeCompany,
+    connection_context,
+    invoice,
+    participant,
+)
 
 from hub.errors import RateLimited, Transient
 from hub.types import BatchPayload, BatchSyncResult, LinePayload, RemoteRef
@@ -29,12 +37,18 @@ def big_batch(count: int = 65) -> BatchPayload:
     return BatchPayload(id=7, reference="2026-11 fortnight 2", invoices=tuple(invoices))
 
 
-def run_sync(company: FakeCompany, batch: BatchPayload, links=None) -> BatchSyncResult:
+def run_sync(
+    company: FakeCompany, batch: BatchPayload, links=None, **mapping: str
+) -> BatchSyncResult:
     async def go() -> BatchSyncResult:
         async with company.client() as http:
-            return await plugin.sync_batch(connection_context(http, links=links), batch)
+            ctx = connection_context(http, links=links, mapping={**AU_MAPPING, **mapping})
+            return await plugin.sync_batch(ctx, batch)
 
     return asyncio.run(go())
+
+
+BY_NAME = {"customers": "name"}
 
 
 def links_of(result: BatchSyncResult) -> dict[tuple[str, str], RemoteRef]:
@@ -51,14 +65,14 @@ def test_a_new_batch_creates_customers_items_and_every_invoice_once():
     assert all(r.error is None and r.remote is not None for r in result.invoices)
     assert len(company.live("Invoice")) == 65
     assert {r.remote_number for r in result.invoices} == {inv.number for inv in batch.invoices}
-    # Two participants called Alex Chen get two customers, told apart by their ids.
+    # Every customer carries its participant's id, so none can collide.
     assert sorted(c["DisplayName"] for c in company.live("Customer")) == [
         "Alex Chen (P-001)",
         "Alex Chen (P-002)",
-        "Sam Lee",
+        "Sam Lee (P-003)",
     ]
     assert sorted(i["Name"] for i in company.live("Item")) == ["07_002_0106_8_3", "07_799_0106_8_3"]
-    # The service account is the one new items earn into.
+    # New items earn into the mapping's income account.
     assert {i["IncomeAccountRef"]["value"] for i in company.live("Item")} == {"79"}
     links = links_of(result)
     assert set(links) == {
@@ -76,6 +90,37 @@ def test_a_new_batch_creates_customers_items_and_every_invoice_once():
     assert company.peak_in_flight > 1  # independent requests ran side by side
 
 
+def test_by_name_the_id_is_added_only_where_two_participants_share_a_name():
+    company = FakeCompany()
+
+    run_sync(company, big_batch(), **BY_NAME)
+
+    assert sorted(c["DisplayName"] for c in company.live("Customer")) == [
+        "Alex Chen (P-001)",
+        "Alex Chen (P-002)",
+        "Sam Lee",
+    ]
+
+
+def test_every_line_carries_its_mapped_tax_code_and_quickbooks_adds_gst():
+    company = FakeCompany()
+    gst = LinePayload("Plan review", "15_622_0128_1_3", Decimal("1"), Decimal("193.99"), "gst")
+    lines = (invoice(0, SAM).lines[0], gst)
+    batch = BatchPayload(id=1, reference="r", invoices=(invoice(1, SAM, lines=lines),))
+    result = run_sync(company, batch)
+
+    sent = company.live("Invoice")[0]
+    assert sent["GlobalTaxCalculation"] == "TaxExcluded"
+    codes = [line["SalesItemLineDetail"]["TaxCodeRef"]["value"] for line in sent["Line"][:2]]
+    assert codes == [GST_FREE_CODE, GST_CODE]
+    assert "TxnTaxDetail" not in company.requests[-1].content.decode()
+    totals = result.invoices[0].totals
+    assert totals is not None
+    assert (totals.subtotal, totals.tax, totals.total) == (
+        Decimal("394.27"), Decimal("19.40"), Decimal("413.67")
+    )
+
+
 def test_invoice_json_carries_the_hub_invoice():
     company = FakeCompany()
     two_lines = (invoice(0, SAM).lines[0], TRAVEL)
@@ -90,12 +135,14 @@ def test_invoice_json_carries_the_hub_invoice():
     second = by_number["INV-1002"]
     customer = company.objects["Customer"][second["CustomerRef"]["value"]]
     assert customer["DisplayName"] == "Alex Chen (P-002)"
+    assert customer["Notes"] == "Coordinoter participant P-002"
     assert second["TxnDate"] == "2026-11-23"
     assert second["DueDate"] == "2026-12-07"
-    assert second["CurrencyRef"] == {"value": "AUD"}
+    # One currency in the company: QuickBooks' own, so none is named (QUICKBOOKS.md 12.3).
+    assert "CurrencyRef" not in second
     assert second["PrivateNote"] == "memo 2"
     assert "BillEmail" not in second
-    first_line, travel = second["Line"]
+    first_line, travel, _subtotal = second["Line"]
     assert first_line["Amount"] == Decimal("200.28")
     assert first_line["Description"] == "Support coordination"
     assert first_line["SalesItemLineDetail"]["Qty"] == 2
@@ -260,9 +307,31 @@ def test_a_name_linked_to_another_participant_gets_the_participant_id():
     assert company.objects["Customer"][customer_id]["DisplayName"] == "Alex Chen (P-002)"
 
 
-def test_an_existing_customer_with_the_name_is_reused():
+def test_by_name_an_existing_customer_with_the_name_is_reused():
     company = FakeCompany()
     existing = company.add("Customer", DisplayName="Sam Lee")
+
+    result = run_sync(
+        company, BatchPayload(id=1, reference="r", invoices=(invoice(1, SAM),)), **BY_NAME
+    )
+
+    assert links_of(result)[("customer", "P-003")].remote_id == existing["Id"]
+    assert len(company.live("Customer")) == 1
+
+
+def test_by_participant_id_a_customer_with_only_the_name_is_left_alone():
+    company = FakeCompany()
+    company.add("Customer", DisplayName="Sam Lee")
+
+    result = run_sync(company, BatchPayload(id=1, reference="r", invoices=(invoice(1, SAM),)))
+
+    customer_id = links_of(result)[("customer", "P-003")].remote_id
+    assert company.objects["Customer"][customer_id]["DisplayName"] == "Sam Lee (P-003)"
+
+
+def test_by_participant_id_the_customer_with_the_id_is_found_again():
+    company = FakeCompany()
+    existing = company.add("Customer", DisplayName="Sam Lee (P-003)")
 
     result = run_sync(company, BatchPayload(id=1, reference="r", invoices=(invoice(1, SAM),)))
 
@@ -274,7 +343,9 @@ def test_a_name_held_by_an_inactive_customer_falls_back_to_the_id():
     company = FakeCompany()
     company.add("Customer", DisplayName="Sam Lee", Active=False)
 
-    result = run_sync(company, BatchPayload(id=1, reference="r", invoices=(invoice(1, SAM),)))
+    result = run_sync(
+        company, BatchPayload(id=1, reference="r", invoices=(invoice(1, SAM),)), **BY_NAME
+    )
 
     assert result.invoices[0].error is None
     customer_id = links_of(result)[("customer", "P-003")].remote_id
@@ -294,13 +365,17 @@ def test_a_voided_invoice_never_pushed_is_created_then_voided():
 
 def test_without_an_income_account_new_items_and_their_invoices_fail_clearly():
     company = FakeCompany()
-    company.objects["Account"].clear()
 
-    result = run_sync(company, BatchPayload(id=1, reference="r", invoices=(invoice(1, SAM),)))
+    result = run_sync(
+        company,
+        BatchPayload(id=1, reference="r", invoices=(invoice(1, SAM),)),
+        income_account="",
+    )
 
     error = result.invoices[0].error
-    assert error is not None and error.code == "no_income_account"
-    assert "INV-1001" in error.message and "Income account" in error.message
+    assert error is not None and error.code == "income_account_not_mapped"
+    assert error.fix_in == "mapping"
+    assert "INV-1001" in error.message and "income account" in error.message
     assert company.live("Invoice") == []
 
 

@@ -9,9 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .metering import meter_class
 from .oauth import ACCOUNTING_SCOPE
 from .web import emulator_of
-from .wire import QBO_JSON, auth_fault, system_fault, throttle_body
+from .wire import QBO_JSON, auth_fault, system_fault, throttle_body, wrong_realm_fault
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +38,10 @@ async def company_api(request: Request) -> Response:
     if grant is None:
         detail = _WHY_UNAUTHORIZED.get(reason, "Token invalid")
         return auth_fault(401, now, f"{detail}: {value[:12]}...")
-    if (
-        grant.realm_id != realm_id
-        or ACCOUNTING_SCOPE not in grant.scopes
-        or not emulator.books.has_company(realm_id)
-    ):
-        return auth_fault(403, now, "The token does not grant access to this company")
+    if grant.realm_id != realm_id or not emulator.books.has_company(realm_id):
+        return wrong_realm_fault(now)
+    if ACCOUNTING_SCOPE not in grant.scopes:
+        return auth_fault(403, now, None)
     client_id = grant.client_id
     is_batch = subpath.strip("/").lower() == "batch"
     if not emulator.throttle.acquire(realm_id, client_id, is_batch):
@@ -53,6 +52,8 @@ async def company_api(request: Request) -> Response:
         if emulator.limits.latency_ms > 0:
             await asyncio.sleep(emulator.limits.latency_ms / 1000)
         payload = await request.body()
+        # Calls that reach the service count, faults included; throttled ones do not.
+        emulator.stats.meter(realm_id, client_id, meter_class(request.method, subpath, payload))
         try:
             result = await asyncio.to_thread(
                 emulator.with_books,

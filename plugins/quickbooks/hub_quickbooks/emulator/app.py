@@ -16,6 +16,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from . import api, controls, oauth, pages
 from .fault_injection import FaultRule
+from .regions import region_of
 from .runtime import Emulator
 from .settings import EmulatorSettings, WebhookFormat
 from .wire import (
@@ -165,17 +166,25 @@ def create_app(
     access_token_ttl: int = 3600,
     retry_scale: float = 1.0,
     hang_seconds: float = 130.0,
+    region: str = "AU",
+    latency_ms: float = 0.0,
     **extra: Any,
 ) -> Starlette:
     """Build a QuickBooks Online emulator (OAuth server, Accounting API, webhooks).
 
-    ``extra`` may set any other ``EmulatorSettings`` field (for example
-    ``company_name`` or ``webhook_max_retries``).
+    ``region`` is the seeded company's (AU, US, UK or CA); ``latency_ms`` delays every
+    Accounting API request. ``extra`` may set any other ``EmulatorSettings`` field (for
+    example ``company_name``, ``tax_override`` or ``webhook_max_retries``).
     """
     if webhook_format not in ("legacy", "cloudevents"):
         raise ValueError('webhook_format must be "legacy" or "cloudevents"')
     if client_id and not client_secret:
         raise ValueError("client_secret is required with client_id")
+    profile = region_of(region)
+    if isinstance(latency_ms, bool) or not isinstance(latency_ms, int | float) or latency_ms < 0:
+        raise ValueError("latency_ms must be a non-negative number")
+    if extra.get("tax_override", "ignore") not in ("ignore", "honour"):
+        raise ValueError('tax_override must be "ignore" or "honour"')
     settings = EmulatorSettings(
         auto_consent=auto_consent,
         webhook_url=webhook_url,
@@ -192,6 +201,8 @@ def create_app(
         access_token_ttl=access_token_ttl,
         retry_scale=retry_scale,
         hang_seconds=hang_seconds,
+        region=profile.code,
+        latency_ms=float(latency_ms),
         **extra,
     )
     return build_app(settings)

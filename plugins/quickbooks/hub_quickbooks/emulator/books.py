@@ -15,13 +15,19 @@ from decimal import Decimal
 from typing import Any
 
 from . import faults
-from .catalog import BY_LOWER, COUNTED
+from .batch import REQUEST_ID_LIMIT, run_batch
+from .catalog import BY_LOWER, COUNTED, SPECS
 from .company import Company, Replay
 from .entities import company_info_body
 from .feeds import change_data_capture, run_query
 from .items import DEFAULT_ACCOUNTS
 from .outcome import ApiResponse, Change
 from .pdf import invoice_pdf
+from .preferences import PREFERENCES_ID, CompanySetup, check_change, preferences_body
+from .regions import REGIONS
+from .rules import BookRules
+from .taxlists import group_code_id, tax_lists
+from .terms import DEFAULT_TERM, SEEDED_TERMS
 from .values import (
     JSON_TYPE,
     JsonObject,
@@ -29,19 +35,14 @@ from .values import (
     dump,
     envelope_time,
     load_body,
-    plain,
     stored_decimal,
     to_seconds,
 )
 from .writes import Writer
 
-__all__ = ["ApiResponse", "Books", "Change"]
+__all__ = ["ApiResponse", "Books", "Change", "CompanySetup"]
 
 logger = logging.getLogger(__name__)
-
-#: Items QuickBooks takes in one batch request.
-BATCH_LIMIT = 30
-_BATCH_KEYS = frozenset({"bId", "operation", "optionsData"})
 
 
 def _includes(params: Mapping[str, str]) -> frozenset[str]:
@@ -52,29 +53,48 @@ def _includes(params: Mapping[str, str]) -> frozenset[str]:
 class Books:
     """Every company's books, and the Accounting API over them."""
 
-    def __init__(self, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, clock: Callable[[], dt.datetime], rules: BookRules | None = None) -> None:
         self._clock = clock
+        self.rules = rules or BookRules()
         self.listeners: list[Callable[[Change], None]] = []
         self._companies: dict[str, Company] = {}
 
     # --- companies ---------------------------------------------------------------------
 
     def add_company(
-        self, realm_id: str, name: str, *, country: str = "AU", currency: str = "AUD"
+        self,
+        realm_id: str,
+        name: str,
+        *,
+        region: str = "AU",
+        setup: CompanySetup | None = None,
     ) -> dict[str, Any]:
-        """Open a company with its chart of accounts; returns its CompanyInfo."""
+        """Open a company of a region with its chart of accounts, terms, tax lists and
+        Preferences; returns its CompanyInfo."""
         if realm_id in self._companies:
             raise ValueError(f"company {realm_id} already exists")
-        company = Company(realm_id, country.upper(), currency.upper())
-        writer = Writer(company, to_seconds(self._clock()))
+        if region not in REGIONS:
+            raise ValueError(f"unknown region {region!r}")
+        company = Company(realm_id, region)
+        writer = Writer(company, to_seconds(self._clock()), rules=self.rules)
         info = writer.create_company_info(
             company_info_body(name, company.country, writer.now.date())
         )
         for account_name, account_type, sub_type in DEFAULT_ACCOUNTS:
             body = {"Name": account_name, "AccountType": account_type, "AccountSubType": sub_type}
             writer.create("Account", body)
+        _open_lists(writer, setup or CompanySetup())
         self._companies[realm_id] = company
         return copy_object(info)
+
+    def summary(self, realm_id: str) -> dict[str, str]:
+        """A company's region, CompanyInfo country and home currency."""
+        company = self._companies[realm_id]
+        return {
+            "region": company.region,
+            "country": company.country,
+            "home_currency": company.currency,
+        }
 
     def has_company(self, realm_id: str) -> bool:
         """Whether the books hold this realm."""
@@ -94,10 +114,15 @@ class Books:
             realm_id: {
                 entity: len(company.objects.get(entity, {}))
                 for entity in (*COUNTED, *sorted(set(company.objects) - set(COUNTED)))
-                if entity != "CompanyInfo"
+                if SPECS[entity].kind not in ("company", "settings")
             }
             for realm_id, company in self._companies.items()
         }
+
+    def listing(self, realm_id: str, entity_name: str) -> list[dict[str, Any]] | None:
+        """Every live object of an entity named in any case (None: no such entity)."""
+        entity = BY_LOWER.get(entity_name.lower())
+        return None if entity is None else self.entities(realm_id, entity)
 
     def entities(self, realm_id: str, entity: str) -> list[dict[str, Any]]:
         """Live objects of one kind, as QuickBooks JSON."""
@@ -138,11 +163,13 @@ class Books:
             method = method.upper()
             if method == "POST":
                 request_id = params.get("requestid") or None
+            if request_id is not None and len(request_id) > REQUEST_ID_LIMIT:
+                raise faults.request_id_too_long(request_id)
             if request_id is not None:
                 replay = company.replay(request_id, now)
                 if replay is not None:
                     return ApiResponse(replay.status, replay.body, replay.content_type)
-            response = self._route(company, method, subpath, params, body, now, changes)
+            response = self._route(company, method, subpath, params, body, now, changes, request_id)
         except faults.ApiError as err:
             response = _fault_response(err, now)
         except Exception:
@@ -165,22 +192,29 @@ class Books:
         body: bytes,
         now: dt.datetime,
         changes: list[Change],
+        request_id: str | None,
     ) -> ApiResponse:
         parts = [part for part in subpath.split("/") if part]
         head = parts[0].lower() if parts else ""
+        writer = Writer(company, to_seconds(now), _includes(params), changes, self.rules)
         if head == "query" and len(parts) == 1 and method in ("GET", "POST"):
             sql = self._sql(method, params, body)
             return _ok({"QueryResponse": run_query(company, sql)}, now)
         if head == "batch" and len(parts) == 1 and method == "POST":
-            writer = Writer(company, to_seconds(now), _includes(params), changes)
-            return _ok(self._batch(writer, load_body(body)), now)
+            return _ok(run_batch(writer, load_body(body), request_id), now)
         if head == "cdc" and len(parts) == 1 and method == "GET":
             blocks = change_data_capture(company, params, now)
             return _ok({"CDCResponse": [{"QueryResponse": blocks}]}, now)
+        if head == "preferences" and len(parts) == 1:
+            # GET /preferences has no Id (python-quickbooks PrefMixin). QuickBooks takes a
+            # POST for a few writable preferences; the emulator keeps them read-only (the
+            # stricter reading) and answers as for any operation it does not offer.
+            if method == "GET":
+                return _ok({"Preferences": self._read(company, "Preferences", "1")}, now)
+            raise faults.unsupported("Update")
         entity = BY_LOWER.get(head)
         if entity is None:
             raise faults.no_resource(method)
-        writer = Writer(company, to_seconds(now), _includes(params), changes)
         if len(parts) == 1 and method == "POST":
             operation = _operation(params)
             return _ok({entity: writer.dispatch(entity, operation, load_body(body))}, now)
@@ -212,52 +246,6 @@ class Books:
         if obj is None:
             raise faults.not_found()
         return obj
-
-    def _batch(self, writer: Writer, data: Any) -> JsonObject:
-        if not isinstance(data, dict):
-            raise faults.invalid_property("the request body must be a JSON object")
-        items = data.get("BatchItemRequest")
-        if items is None:
-            raise faults.required("BatchItemRequest")
-        if not isinstance(items, list):
-            raise faults.invalid_property("BatchItemRequest", "BatchItemRequest")
-        if len(items) > BATCH_LIMIT:
-            raise faults.batch_too_large(len(items), BATCH_LIMIT)
-        answers = [self._batch_item(writer, item) for item in items]
-        return {"BatchItemResponse": answers}
-
-    def _batch_item(self, writer: Writer, item: Any) -> JsonObject:
-        bid = item.get("bId") if isinstance(item, dict) else None
-        try:
-            bid = plain(bid)
-        except faults.ApiError:
-            bid = str(bid)
-        try:
-            if not isinstance(item, dict):
-                raise faults.invalid_property("BatchItemRequest", "BatchItemRequest")
-            if "Query" in item:
-                sql = item["Query"]
-                if not isinstance(sql, str):
-                    raise faults.invalid_property("Query", "Query")
-                answer: JsonObject = {"QueryResponse": run_query(writer.company, sql)}
-            else:
-                keys = [key for key in item if key not in _BATCH_KEYS]
-                entity = BY_LOWER.get(keys[0].lower()) if len(keys) == 1 else None
-                if entity is None:
-                    raise faults.unsupported(f"batch item with {', '.join(keys) or 'no'} entity")
-                operation = str(item.get("operation") or "").lower()
-                options = str(item.get("optionsData") or "").lower()
-                if operation == "update" and "void" in options:
-                    operation = "void"
-                if operation not in ("create", "update", "delete", "void"):
-                    raise faults.unsupported(f"batch {operation or 'missing'} operation")
-                answer = {entity: writer.dispatch(entity, operation, item[keys[0]])}
-        except faults.ApiError as err:
-            fault: JsonObject = {"Fault": err.batch_fault()}
-            if bid is not None:
-                fault["bId"] = bid
-            return fault
-        return {"bId": bid, **answer} if bid is not None else answer
 
     def _emit(self, changes: list[Change]) -> None:
         for change in changes:
@@ -297,13 +285,36 @@ class Books:
         }
         if txn_date is not None:
             body["TxnDate"] = txn_date.isoformat()
-        writer = Writer(company, to_seconds(self._clock()))
+        writer = Writer(company, to_seconds(self._clock()), rules=self.rules)
         try:
             payment = writer.create("Payment", body)
         except faults.ApiError as err:
             raise ValueError(err.detail) from err
         self._emit(writer.changes)
         return copy_object(payment)
+
+    def edit(
+        self, realm_id: str, entity_name: str, object_id: str, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Change an object as a person in QuickBooks would; returns it.
+
+        KeyError: no such company, entity or object. ValueError: QuickBooks refuses.
+        """
+        company = self._companies[realm_id]
+        entity = BY_LOWER.get(entity_name.lower())
+        if entity is None:
+            raise KeyError(entity_name)
+        if entity == "CompanyInfo" and object_id == realm_id:
+            object_id = "1"
+        if entity == "Preferences":
+            check_change(company.get(entity, PREFERENCES_ID) or {}, changes)
+        writer = Writer(company, to_seconds(self._clock()), rules=self.rules)
+        try:
+            obj = writer.edit(entity, object_id, changes)
+        except faults.ApiError as err:
+            raise ValueError(f"{err.code} {err.message}: {err.detail}") from err
+        self._emit(writer.changes)
+        return copy_object(obj)
 
     # --- persistence -------------------------------------------------------------------
 
@@ -312,13 +323,36 @@ class Books:
         return {"companies": [company.to_dict() for company in self._companies.values()]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], clock: Callable[[], dt.datetime]) -> Books:
+    def from_dict(
+        cls,
+        data: dict[str, Any],
+        clock: Callable[[], dt.datetime],
+        rules: BookRules | None = None,
+    ) -> Books:
         """Books saved by ``to_dict``."""
-        books = cls(clock)
+        books = cls(clock, rules)
         for saved in data.get("companies", []):
             company = Company.from_dict(saved)
+            if company.get("Preferences", PREFERENCES_ID) is None:
+                # Saved before companies had terms, tax lists and Preferences.
+                _open_lists(Writer(company, to_seconds(clock()), rules=books.rules),
+                            CompanySetup())  # fmt: skip
             books._companies[company.realm_id] = company
         return books
+
+
+def _open_lists(writer: Writer, setup: CompanySetup) -> None:
+    """A new company's terms, tax lists and Preferences."""
+    terms = {name: writer.create("Term", {"Name": name, "DueDays": days})
+             for name, days in SEEDED_TERMS}  # fmt: skip
+    writer.changes.clear()  # nobody is connected to a company being opened
+    seeds = tax_lists(writer.company.profile, writer.company.realm_id)
+    for entity, object_id, body in seeds:
+        writer.seed(entity, object_id, body)
+    profile = writer.company.profile
+    group = group_code_id(seeds) if profile.us_model else None
+    body = preferences_body(profile, setup, terms[DEFAULT_TERM]["Id"], group)
+    writer.seed("Preferences", PREFERENCES_ID, body)
 
 
 def _operation(params: Mapping[str, str]) -> str:

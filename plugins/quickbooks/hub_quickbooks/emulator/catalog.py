@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from .entities import Spec, build_company_info, party_builder
+from . import faults
+from .entities import Context, Spec, build_company_info, party_builder
 from .invoices import build_invoice
 from .items import build_account, build_item
 from .payments import build_payment
+from .terms import build_term
+from .values import JsonObject
 
 _COMMON = ("Id", "SyncToken", "MetaData", "domain", "sparse")
 _PARTY = (
@@ -51,13 +54,38 @@ _FIELDS: dict[str, tuple[str, ...]] = {
         "BillEmailBcc", "CustomerMemo", "PrivateNote", "SalesTermRef", "ClassRef",
         "DepartmentRef", "ShipDate", "TrackingNum", "AllowIPNPayment", "AllowOnlinePayment",
         "AllowOnlineCreditCardPayment", "AllowOnlineACHPayment", "CustomField", "BillAddr",
-        "ShipAddr", "LinkedTxn", "DeliveryInfo",
+        "ShipAddr", "LinkedTxn", "DeliveryInfo", "ExchangeRate", "HomeTotalAmt", "HomeBalance",
     ),
     "Payment": (
         "CustomerRef", "TxnDate", "CurrencyRef", "TotalAmt", "UnappliedAmt", "ProcessPayment",
         "Line", "DepositToAccountRef", "PaymentRefNum", "PrivateNote", "PaymentMethodRef",
     ),
+    "Term": (
+        "Name", "Active", "Type", "DueDays", "DiscountPercent", "DiscountDays", "DayOfMonthDue",
+        "DueNextMonthDays", "DiscountDayOfMonth",
+    ),
+    "TaxCode": (
+        "Name", "Description", "Active", "Hidden", "Taxable", "TaxGroup", "SalesTaxRateList",
+        "PurchaseTaxRateList", "TaxCodeConfigType",
+    ),
+    "TaxRate": (
+        "Name", "Description", "Active", "RateValue", "AgencyRef", "SpecialTaxType",
+        "DisplayType", "EffectiveTaxRate", "TaxReturnLineRef", "OriginalTaxRate",
+    ),
+    "TaxAgency": ("DisplayName", "TaxTrackedOnSales", "TaxTrackedOnPurchases"),
+    "Preferences": (
+        "AccountingInfoPrefs", "ProductAndServicesPrefs", "SalesFormsPrefs",
+        "VendorAndPurchasesPrefs", "TimeTrackingPrefs", "TaxPrefs", "CurrencyPrefs",
+        "ReportPrefs", "OtherPrefs", "EmailMessagesPrefs",
+    ),
 }  # fmt: skip
+
+
+def _read_only(ctx: Context, data: JsonObject, existing: JsonObject | None) -> JsonObject:
+    """Objects the API only reads (the Writer refuses writes before building)."""
+    raise faults.unsupported("Update")
+
+
 
 SPECS: dict[str, Spec] = {
     "Customer": Spec("Customer", "name", party_builder("Customer")),
@@ -68,6 +96,13 @@ SPECS: dict[str, Spec] = {
     "CompanyInfo": Spec("CompanyInfo", "company", build_company_info),
     "Invoice": Spec("Invoice", "transaction", build_invoice),
     "Payment": Spec("Payment", "transaction", build_payment),
+    "Term": Spec("Term", "name", build_term),
+    # QuickBooks creates tax codes and rates with its TaxService API (12.1), which the
+    # emulator does not offer: through this API they, and agencies, are only read.
+    "TaxCode": Spec("TaxCode", "tax", _read_only),
+    "TaxRate": Spec("TaxRate", "tax", _read_only),
+    "TaxAgency": Spec("TaxAgency", "tax", _read_only),
+    "Preferences": Spec("Preferences", "settings", _read_only),
 }
 
 #: Lower-case name (URL segment, query FROM, CDC list) -> entity name.
@@ -82,6 +117,24 @@ PROPERTIES: dict[str, dict[str, str]] = {
 WRITABLE: dict[str, frozenset[str]] = {
     name: frozenset(fields) for name, fields in _FIELDS.items()
 }
+
+#: Computed properties a sparse update does not carry over from the stored object: the
+#: books recompute them (a stored TxnTaxDetail must not pass for a client's override).
+DERIVED = frozenset({"TxnTaxDetail", "HomeTotalAmt", "HomeBalance"})
+#: Client inputs inside a derived property that a sparse update does carry over: a US
+#: invoice keeps its tax group (TxnTaxDetail.TxnTaxCodeRef, 12.2.5).
+SPARSE_INPUTS = {"TxnTaxDetail": ("TxnTaxCodeRef",)}
+
+#: Entities change data capture serves ("Not available for ... TaxAgency, TaxCode and
+#: TaxRate", 2.9).
+CDC_ENTITIES = frozenset(SPECS) - {"TaxCode", "TaxRate", "TaxAgency"}
+
+#: Entities Intuit sends webhooks for (of those the emulator has); changes to others
+#: (CompanyInfo, tax codes and rates) are not notified.
+NOTIFIED = frozenset(
+    {"Account", "Customer", "Employee", "Invoice", "Item", "Payment", "Preferences",
+     "TaxAgency", "Term", "Vendor"}
+)  # fmt: skip
 
 #: Entities counted by ``Books.counts`` even when a company has none yet.
 COUNTED = ("Customer", "Item", "Invoice", "Payment", "Vendor", "Employee", "Account")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .regions import REGIONS, RegionProfile
 from .values import JsonObject, copy_json, stored_decimal
 
 #: Entities whose DisplayName shares one namespace (QuickBooks' "name list").
@@ -34,10 +35,9 @@ class Replay:
 class Company:
     """The books of one realm."""
 
-    def __init__(self, realm_id: str, country: str, currency: str) -> None:
+    def __init__(self, realm_id: str, region: str) -> None:
         self.realm_id = realm_id
-        self.country = country
-        self.currency = currency
+        self.region = region
         self.objects: dict[str, dict[str, JsonObject]] = {}
         self.next_ids: dict[str, int] = {}
         self.tombstones: dict[str, dict[str, str]] = {}
@@ -53,6 +53,21 @@ class Company:
         self.applied: dict[str, dict[str, Decimal]] = {}
         #: Customer Id -> what its invoices still await.
         self.open_balances: dict[str, Decimal] = {}
+
+    @property
+    def profile(self) -> RegionProfile:
+        """What this company's country decides (tax model, currency, fiscal year)."""
+        return REGIONS[self.region]
+
+    @property
+    def country(self) -> str:
+        """CompanyInfo.Country."""
+        return self.profile.country
+
+    @property
+    def currency(self) -> str:
+        """The home currency ("cannot be changed", QUICKBOOKS.md 12.3)."""
+        return self.profile.currency
 
     # --- objects -----------------------------------------------------------------------
 
@@ -185,8 +200,7 @@ class Company:
         """This company as JSON."""
         return {
             "realm_id": self.realm_id,
-            "country": self.country,
-            "currency": self.currency,
+            "region": self.region,
             "objects": copy_json(self.objects),
             "next_ids": dict(self.next_ids),
             "tombstones": copy_json(self.tombstones),
@@ -206,7 +220,7 @@ class Company:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Company:
         """A company saved by ``to_dict``."""
-        company = cls(str(data["realm_id"]), str(data["country"]), str(data["currency"]))
+        company = cls(str(data["realm_id"]), _saved_region(data))
         company.next_ids = {str(k): int(v) for k, v in data.get("next_ids", {}).items()}
         company.tombstones = copy_json(data.get("tombstones", {}))
         company.next_doc_number = int(data.get("next_doc_number", 1001))
@@ -222,6 +236,13 @@ class Company:
                 stored_at=dt.datetime.fromisoformat(saved["stored_at"]),
             )
         return company
+
+
+def _saved_region(data: dict[str, Any]) -> str:
+    # State files written before regions existed kept only the CompanyInfo country.
+    region = str(data.get("region") or data.get("country") or "AU").upper()
+    region = {"GB": "UK"}.get(region, region)
+    return region if region in REGIONS else "AU"
 
 
 def payment_links(payment: JsonObject) -> dict[str, Decimal]:

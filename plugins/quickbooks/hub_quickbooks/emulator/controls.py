@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .books import CompanySetup
+from .regions import region_of
 from .runtime import Emulator
 from .web import emulator_of, parse_json_object
 
@@ -59,30 +61,115 @@ async def apps(request: Request) -> Response:
     return JSONResponse(_app_json(emulator, app.client_id), status_code=201 if created else 200)
 
 
+def _company_json(emulator: Emulator, realm_id: str) -> dict[str, str]:
+    summary = emulator.with_books(lambda books: books.summary(realm_id))
+    return {"realm_id": realm_id, "name": emulator.registry.companies[realm_id], **summary}
+
+
 def _companies(emulator: Emulator) -> list[dict[str, str]]:
-    return [{"realm_id": r, "name": n} for r, n in emulator.registry.companies.items()]
+    return [_company_json(emulator, realm_id) for realm_id in emulator.registry.companies]
+
+
+_SETUP_KEYS = ("using_sales_tax", "custom_txn_numbers")
+_COMPANY_KEYS = frozenset({"name", "region", "realm_id", "multicurrency", "preferences"})
+
+
+def _setup(data: dict[str, Any]) -> CompanySetup:
+    """The ``multicurrency`` and ``preferences`` of a company request; ValueError if bad."""
+    multicurrency = data.get("multicurrency", False)
+    if not isinstance(multicurrency, bool):
+        raise ValueError("multicurrency must be true or false")
+    preferences = data.get("preferences") or {}
+    if not isinstance(preferences, dict):
+        raise ValueError("preferences must be an object")
+    choices: dict[str, bool] = {}
+    for key, value in preferences.items():
+        if key not in _SETUP_KEYS:
+            raise ValueError(f"preferences.{key} is not a known preference")
+        if not isinstance(value, bool):
+            raise ValueError(f"preferences.{key} must be true or false")
+        choices[key] = value
+    return CompanySetup(multicurrency=multicurrency, **choices)
 
 
 async def companies(request: Request) -> Response:
-    """List companies (GET) or create one (POST ``{"name": ...}``)."""
+    """List companies (GET) or create one (POST ``{"name", "region"?, "realm_id"?,
+    "multicurrency"?, "preferences"?}``)."""
     emulator = emulator_of(request)
     if request.method == "GET":
         return JSONResponse(_companies(emulator))
     data = await _body(request)
     if isinstance(data, Response):
         return data
+    unknown = sorted(set(data) - _COMPANY_KEYS)
+    if unknown:
+        # "country" and "currency" were options once; the region decides both now.
+        return _error(400, f"{unknown[0]} is not a company field (use region: AU, US, UK, CA)")
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         return _error(400, "name is required")
-    options = {k: str(data[k]) for k in ("country", "currency") if data.get(k)}
+    region = data.get("region", "AU")
     realm = data.get("realm_id")
     if realm is not None and (not isinstance(realm, str) or not realm.isdigit()):
         return _error(400, "realm_id must be a string of digits")
     try:
-        realm_id = emulator.add_company(name.strip(), realm_id=realm, **options)
+        if not isinstance(region, str):
+            raise ValueError("region must be one of AU, US, UK, CA")
+        profile = region_of(region)
+        setup = _setup(data)
+    except ValueError as err:
+        return _error(400, str(err))
+    try:
+        realm_id = emulator.add_company(
+            name.strip(), realm_id=realm, region=profile.code, setup=setup
+        )
     except ValueError as err:
         return _error(409, str(err))
-    return JSONResponse({"realm_id": realm_id, "name": name.strip()}, status_code=201)
+    return JSONResponse(_company_json(emulator, realm_id), status_code=201)
+
+
+async def objects(request: Request) -> Response:
+    """Every object of one entity in a company, inactive ones too (what QuickBooks' own
+    lists show an accountant), in Id order."""
+    emulator = emulator_of(request)
+    realm_id = request.path_params["realm_id"]
+    name = request.path_params["entity"]
+    if not emulator.books.has_company(realm_id):
+        return _error(404, f"no company {realm_id}")
+    rows = emulator.with_books(lambda books: books.listing(realm_id, name))
+    if rows is None:
+        return _error(404, f"no entity {name}")
+    return JSONResponse(rows)
+
+
+async def edit(request: Request) -> Response:
+    """What an accountant changes inside QuickBooks: ``{"entity", "id", "changes"}``.
+
+    Applied as a sparse change without a SyncToken (settings and tax codes included),
+    with the webhooks QuickBooks would send; answers the object.
+    """
+    emulator = emulator_of(request)
+    data = await _body(request)
+    if isinstance(data, Response):
+        return data
+    realm_id = request.path_params["realm_id"]
+    entity, object_id, changes = data.get("entity"), data.get("id"), data.get("changes")
+    if not isinstance(entity, str) or not isinstance(object_id, str | int):
+        return _error(400, "entity and id are required")
+    if not isinstance(changes, dict):
+        return _error(400, "changes must be an object")
+    if not emulator.books.has_company(realm_id):
+        return _error(404, f"no company {realm_id}")
+    try:
+        obj = emulator.with_books(
+            lambda books: books.edit(realm_id, entity, str(object_id), changes)
+        )
+    except KeyError:
+        return _error(404, f"no {entity} {object_id} in company {realm_id}")
+    except ValueError as err:
+        return _error(400, str(err))
+    emulator.mark_dirty()  # tax codes and settings send no webhook, so no change marks it
+    return JSONResponse(obj)
 
 
 async def clock(request: Request) -> Response:
@@ -272,5 +359,7 @@ routes = [
         methods=["POST"],
     ),
     Route("/_emulator/companies/{realm_id}/revoke", revoke_company, methods=["POST"]),
+    Route("/_emulator/companies/{realm_id}/edit", edit, methods=["POST"]),
+    Route("/_emulator/companies/{realm_id}/objects/{entity}", objects, methods=["GET"]),
     Route("/_emulator/stats", stats, methods=["GET"]),
 ]

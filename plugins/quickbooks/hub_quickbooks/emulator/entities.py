@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import faults
 from .company import Company, name_key
+from .currency import checked_currency, currency_ref
+from .rules import BookRules
 from .values import (
     JsonObject,
     bool_of,
@@ -30,15 +32,6 @@ from .values import (
 _FORBIDDEN_IN_NAMES = re.compile(r"[:\t\r\n]")
 NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
 
-CURRENCY_NAMES = {
-    "AUD": "Australian Dollar",
-    "CAD": "Canadian Dollar",
-    "EUR": "Euro",
-    "GBP": "British Pound Sterling",
-    "INR": "Indian Rupee",
-    "NZD": "New Zealand Dollar",
-    "USD": "United States Dollar",
-}
 DELIVERY_METHODS = ("Print", "Email", "None")
 
 
@@ -50,6 +43,7 @@ class Context:
     now: dt.datetime
     today: dt.date
     include: frozenset[str] = frozenset()
+    rules: BookRules = field(default_factory=BookRules)
 
     def lookup(
         self, entity: str, data: JsonObject, element: str, *, required: bool = False
@@ -67,10 +61,9 @@ class Context:
             raise faults.not_found()
         return obj
 
-    def currency_ref(self, code: str | None = None) -> JsonObject:
-        """A CurrencyRef, the company's home currency by default."""
-        code = (code or self.company.currency).upper()
-        return {"value": code, "name": CURRENCY_NAMES.get(code, code)}
+    def currency_ref(self, code: str | None = None, noun: str = "transaction") -> JsonObject:
+        """A CurrencyRef the company may use, its home currency by default (6000 if not)."""
+        return currency_ref(checked_currency(self.company, code, noun))
 
 
 Builder = Callable[[Context, JsonObject, "JsonObject | None"], JsonObject]
@@ -81,7 +74,15 @@ class Spec:
     """How one entity behaves on the API."""
 
     name: str
-    kind: str  # "name" (name list, never deleted), "transaction", or "company"
+    #: "name" (a name list: never deleted, inactive rows hidden from queries),
+    #: "transaction", "company" (CompanyInfo: update only), "tax" (read-only name lists:
+    #: TaxCode, TaxRate, TaxAgency) or "settings" (Preferences: read only).
+    kind: str
+
+    @property
+    def hides_inactive(self) -> bool:
+        """Whether queries skip inactive objects unless they filter on Active."""
+        return self.kind in ("name", "tax")
     build: Builder
 
 
@@ -166,8 +167,6 @@ _CUSTOMER_FIELDS = (
     ("PrimaryTaxIdentifier", "text"),
     ("TaxExemptionReasonId", "text"),
     ("BillWithParent", "bool"),
-    ("DefaultTaxCodeRef", "ref"),
-    ("SalesTermRef", "ref"),
     ("PaymentMethodRef", "ref"),
     ("CustomerTypeRef", "ref"),
 )
@@ -239,7 +238,7 @@ def party_builder(entity: str) -> Builder:
             _customer_fields(ctx, data, existing, obj)
         elif entity == "Vendor":
             obj["Balance"] = 0
-            obj["CurrencyRef"] = ctx.currency_ref(ref_id(data, "CurrencyRef"))
+            obj["CurrencyRef"] = ctx.currency_ref(ref_id(data, "CurrencyRef"), "vendor")
         return obj
 
     return build
@@ -271,7 +270,11 @@ def _customer_fields(
             raise faults.business("The currency of a customer can't be changed.")
         obj["CurrencyRef"] = dict(existing["CurrencyRef"])
     else:
-        obj["CurrencyRef"] = ctx.currency_ref(ref_id(data, "CurrencyRef"))
+        obj["CurrencyRef"] = ctx.currency_ref(ref_id(data, "CurrencyRef"), "customer")
+    for key, entity in (("DefaultTaxCodeRef", "TaxCode"), ("SalesTermRef", "Term")):
+        ref = ctx.lookup(entity, data, key)
+        if ref is not None:
+            obj[key] = {"value": ref["Id"]}
     # Balances belong to the invoices; the books keep them current.
     obj["Balance"] = (existing or {}).get("Balance", 0)
     obj["BalanceWithJobs"] = (existing or {}).get("BalanceWithJobs", 0)
@@ -301,12 +304,15 @@ def build_company_info(
         raise faults.required("CompanyName")
     obj = copy_fields(data, _COMPANY_FIELDS)
     obj.setdefault("LegalName", obj["CompanyName"])
-    obj.setdefault("FiscalYearStartMonth", "July" if ctx.company.country == "AU" else "January")
+    obj.setdefault("FiscalYearStartMonth", ctx.company.profile.fiscal_month)
+    # Alpha-2, as the US capture writes "US" (12.1); "AU", "GB" and "CA" are inferences.
     obj["Country"] = ctx.company.country
     obj["SupportedLanguages"] = "en"
     obj["NameValue"] = [
         {"Name": "NeoEnabled", "Value": "true"},
         {"Name": "IndustryType", "Value": "Other"},
+        {"Name": "OfferingSku", "Value": "QuickBooks Online Plus"},
+        {"Name": "SubscriptionStatus", "Value": "SUBSCRIBED"},
     ]
     return obj
 

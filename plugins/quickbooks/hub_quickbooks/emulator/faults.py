@@ -140,6 +140,11 @@ def query_error(detail: str) -> ApiError:
     return ApiError("4000", "Error parsing query", detail)
 
 
+def query_invalid(detail: str) -> ApiError:
+    """4001: a query that parses but asks for something QuickBooks does not allow (12.4)."""
+    return ApiError("4001", "Invalid query", detail)
+
+
 def stale() -> ApiError:
     """5010: the SyncToken sent is not the object's current one."""
     return ApiError("5010", "Stale Object Error", STALE_DETAIL)
@@ -151,6 +156,44 @@ def business(detail: str) -> ApiError:
         "6000",
         "A business validation error has occurred while processing your request",
         f"Business Validation Error: {detail}",
+    )
+
+
+def missing_tax_code(tax_word: str) -> ApiError:
+    """6000: a non-US sales line without a TaxCodeRef (12.2.3; the AU text is unverified)."""
+    return business(f"Make sure all your transactions have a {tax_word} rate before you save.")
+
+
+def tax_calculation(locale: str) -> ApiError:
+    """6000: a tax code or amount the tax engine cannot apply (12.2.3).
+
+    QuickBooks ends this Detail with a help link; the captured one (ruckus#369) is for
+    en_CA, and the link for other locales is assumed to differ only in ``locale``.
+    """
+    return business(
+        "We're sorry, QuickBooks encountered an error while calculating tax. Try reselecting "
+        "the tax rate or reentering the product/service item and saving the form again. "
+        "<a href='https://support.qbo.intuit.com/support/help-article.cfm?faq_id=5558&"
+        f"locale={locale}' target=\"_blank\" title=\"Help\">Please click here for more "
+        "information</a>"
+    )
+
+
+def invalid_us_line_code(supplied: str) -> ApiError:
+    """6100: a US line TaxCodeRef other than TAX or NON (2015 capture, 12.2.3)."""
+    return ApiError(
+        "6100",
+        "Invalid Line TaxCode in the request",
+        f"Valid line TaxCodes for US should be TAX or NON. Supplied value: {supplied}",
+        element="Line.SalesItemLineDetail.TaxCodeRef",
+    )
+
+
+def request_id_too_long(value: str) -> ApiError:
+    """6000: a ``requestid`` over 50 characters (intuit/QuickBooks-V3-Java-SDK#180)."""
+    return business(
+        "You cannot enter more than 50 characters in the request_id field. "
+        f"You tried entering {value}, which is {len(value)} characters."
     )
 
 

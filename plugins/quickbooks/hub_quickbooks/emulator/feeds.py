@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from . import faults, query
-from .catalog import BY_LOWER, PROPERTIES, SPECS
+from . import faults, matching, query
+from .catalog import BY_LOWER, CDC_ENTITIES, PROPERTIES, SPECS
 from .company import PARTY_ENTITIES, Company, name_key
 from .values import JsonObject, parse_datetime
 
@@ -19,13 +19,12 @@ CDC_LIMIT = 1000
 
 
 def run_query(company: Company, sql: str) -> JsonObject:
-    """The ``QueryResponse`` of one query, or the 4000 Fault for a bad one."""
+    """The ``QueryResponse`` of one query, or the 4000/4001 Fault for a bad one."""
     parsed = query.parse(sql)
     entity = BY_LOWER.get(parsed.entity.lower())
     if entity is None:
-        raise faults.query_error(
-            f"QueryValidationError: Invalid entity name in the query: {parsed.entity}"
-        )
+        # As QuickBooks words it for "Custmoer" (QBOAPI-VCR 400.yml, 12.4).
+        raise faults.query_invalid(f"invalid context declaration: {parsed.entity}")
     known = PROPERTIES[entity]
     for path in parsed.paths():
         if path[0].lower() not in known:
@@ -33,14 +32,14 @@ def run_query(company: Company, sql: str) -> JsonObject:
                 f"QueryValidationError: property '{'.'.join(path)}' is not queryable"
             )
     visible = None
-    if SPECS[entity].kind == "name" and not query.names_active(parsed):
+    if SPECS[entity].hides_inactive and not matching.names_active(parsed):
         # Inactive name-list objects show only when the query asks about Active.
         def visible(obj: dict[str, Any]) -> bool:
             return obj.get("Active") is not False
 
     candidates = _candidates(company, entity, parsed)
     objects = company.live(entity) if candidates is None else candidates
-    total, rows = query.run(parsed, objects, visible)
+    total, rows = matching.run(parsed, objects, visible)
     if parsed.count:
         return {"totalCount": total}
     if not rows:
@@ -86,10 +85,13 @@ def _by_ids(company: Company, entity: str, keys: list[str]) -> dict[str, JsonObj
     table = company.objects.get(entity, {})
     found: dict[str, JsonObject] = {}
     for key in keys:
+        if key in table:  # the US pseudo tax codes have Ids like "TAX"
+            found[key] = table[key]
+            continue
         try:
             number = Decimal(key)
         except InvalidOperation:
-            continue  # Ids are numbers; anything else matches nothing
+            continue
         if number.is_finite() and number == number.to_integral_value():
             obj = table.get(str(int(number)))
             if obj is not None:
@@ -126,7 +128,7 @@ def change_data_capture(
     entities: list[str] = []
     for name in names.split(","):
         entity = BY_LOWER.get(name.strip().lower())
-        if entity is None:
+        if entity is None or entity not in CDC_ENTITIES:
             raise faults.unsupported(f"cdc for entity {name.strip()}")
         if entity not in entities:
             entities.append(entity)

@@ -48,8 +48,6 @@ _ITEM_FIELDS = (
     ("PurchaseCost", "number"),
     ("SalesTaxIncluded", "bool"),
     ("PurchaseTaxIncluded", "bool"),
-    ("SalesTaxCodeRef", "ref"),
-    ("PurchaseTaxCodeRef", "ref"),
 )
 
 
@@ -84,7 +82,12 @@ def build_item(ctx: Context, data: JsonObject, existing: JsonObject | None) -> J
     obj.update(copy_fields(data, _ITEM_FIELDS))
     obj.setdefault("UnitPrice", 0)
     obj.setdefault("PurchaseCost", 0)
-    obj["Taxable"] = bool_of(data, "Taxable", False)
+    if ctx.company.profile.us_model:
+        obj["Taxable"] = bool_of(data, "Taxable", False)  # US only (12.2.5); else ignored
+    for key in ("SalesTaxCodeRef", "PurchaseTaxCodeRef"):
+        code = ctx.lookup("TaxCode", data, key)
+        if code is not None:
+            obj[key] = {"value": code["Id"], "name": code["Name"]}
     accounts = ["IncomeAccountRef"] if item_type != "Group" else []
     if item_type == "Inventory":
         accounts += ["ExpenseAccountRef", "AssetAccountRef"]
@@ -149,6 +152,6 @@ def build_account(ctx: Context, data: JsonObject, existing: JsonObject | None) -
         "CurrentBalanceWithSubAccounts", 0
     )
     obj["CurrencyRef"] = (existing or {}).get("CurrencyRef") or ctx.currency_ref(
-        ref_id(data, "CurrencyRef")
+        ref_id(data, "CurrencyRef"), "account"
     )
     return obj

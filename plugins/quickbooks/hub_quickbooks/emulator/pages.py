@@ -40,12 +40,33 @@ def invoice_status(invoice: dict[str, Any], today: dt.date) -> str:
     return "Open"
 
 
+def _subtotal(invoice: dict[str, Any]) -> Decimal:
+    """The SubTotalLineDetail amount, less discounts: what the tax is charged on."""
+    lines = invoice.get("Line") or []
+    subtotal = sum(
+        (_money(line.get("Amount")) for line in lines
+         if line.get("DetailType") == "SubTotalLineDetail"),
+        Decimal(0),
+    )  # fmt: skip
+    discount = sum(
+        (_money(line.get("Amount")) for line in lines
+         if line.get("DetailType") == "DiscountLineDetail"),
+        Decimal(0),
+    )  # fmt: skip
+    return subtotal - discount
+
+
 async def index(request: Request) -> Response:
     """``GET /_emulator/``: the companies, with object counts."""
     emulator = emulator_of(request)
-    counts = emulator.with_books(lambda books: books.counts())
+    counts, summaries = emulator.with_books(
+        lambda books: (
+            books.counts(),
+            {realm: books.summary(realm) for realm in emulator.registry.companies},
+        )
+    )
     companies = [
-        {"realm_id": realm, "name": name, "counts": counts.get(realm, {})}
+        {"realm_id": realm, "name": name, "counts": counts.get(realm, {}), **summaries[realm]}
         for realm, name in emulator.registry.companies.items()
     ]
     context = {
@@ -72,6 +93,7 @@ async def company(request: Request) -> Response:
             books.entities(realm_id, entity) for entity in ("Customer", "Invoice", "Payment")
         )
     )
+    summary = emulator.with_books(lambda books: books.summary(realm_id))
     today = emulator.clock.now().date()
     names = {str(c.get("Id")): c.get("DisplayName", "") for c in customers}
     invoices = []
@@ -87,6 +109,8 @@ async def company(request: Request) -> Response:
                 "customer": ref.get("name") or names.get(str(ref.get("value")), ""),
                 "date": invoice.get("TxnDate", ""),
                 "due": invoice.get("DueDate", ""),
+                "subtotal": _subtotal(invoice),
+                "tax": _money((invoice.get("TxnTaxDetail") or {}).get("TotalTax")),
                 "total": _money(invoice.get("TotalAmt")),
                 "balance": _money(invoice.get("Balance")),
                 "status": status,
@@ -114,6 +138,7 @@ async def company(request: Request) -> Response:
     context = {
         "realm_id": realm_id,
         "name": emulator.registry.companies[realm_id],
+        **summary,
         "customers": customers,
         "invoices": invoices,
         "payments": payments,

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 from . import faults
 from .company import Company, payment_links
+from .currency import set_home_amounts
 from .entities import Context, copy_fields
-from .invoices import VOIDED, linked_payments, round_cents, transaction_currency
+from .invoices import VOIDED, linked_payments, transaction_currency
 from .values import (
     ZERO,
     JsonObject,
@@ -17,6 +18,7 @@ from .values import (
     list_of,
     meta_time,
     money,
+    round_cents,
     stored_decimal,
     text_of,
 )
@@ -157,6 +159,7 @@ def settle_invoices(company: Company, invoice_ids: set[str], now: dt.datetime) -
         if invoice.get("Balance") == balance and invoice.get("LinkedTxn", []) == linked:
             continue
         invoice = {**invoice, "Balance": balance, "LinkedTxn": linked}
+        set_home_amounts(invoice)
         touch(invoice, now)
         company.put("Invoice", invoice)
         changed.append(invoice)

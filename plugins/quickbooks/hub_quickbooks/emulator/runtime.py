@@ -11,12 +11,14 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .books import Books
+from .books import Books, CompanySetup
 from .clock import Clock
 from .fault_injection import FaultInjector
 from .idtoken import SigningKey
 from .limits import LimitSettings, Throttle
+from .regions import region_of
 from .registry import App, Registry, new_client_id, new_client_secret, new_realm_id
+from .rules import BookRules
 from .settings import EmulatorSettings
 from .state import StateFile
 from .stats import Stats
@@ -58,7 +60,7 @@ class Emulator:
         #: request (and count it against the limits) the moment it arrives, as
         #: Intuit's gateway does, however long another company's batch takes.
         self.books_lock = threading.RLock()
-        self.limits = LimitSettings(enabled=settings.limits)
+        self.limits = self._fresh_limits()
         self.throttle = Throttle(self.limits, self.clock.monotonic)
         self.faults = FaultInjector(self.clock.monotonic)
         self.stats = Stats()
@@ -80,14 +82,24 @@ class Emulator:
 
     # --- set-up ------------------------------------------------------------------------
 
+    def _rules(self) -> BookRules:
+        return BookRules(
+            zero_rate_tax_lines=self.settings.zero_rate_tax_lines,
+            tax_override=self.settings.tax_override,
+        )
+
     def _new_books(self) -> Books:
-        books = Books(self.clock.now)
+        books = Books(self.clock.now, self._rules())
         books.listeners.append(self._on_change)
         return books
 
+    def _fresh_limits(self) -> LimitSettings:
+        return LimitSettings(enabled=self.settings.limits, latency_ms=self.settings.latency_ms)
+
     def seed(self) -> None:
         """One sandbox company and, when configured, the start-up app."""
-        self.add_company(self.settings.company_name)
+        profile = region_of(self.settings.region)
+        self.add_company(self.settings.company_name or profile.sandbox_name, region=profile.code)
         self._register_startup_app()
 
     def _register_startup_app(self) -> None:
@@ -107,7 +119,7 @@ class Emulator:
         self.registry.companies.clear()
         self.tokens.clear()
         self.books = self._new_books()
-        fresh = LimitSettings(enabled=self.settings.limits)
+        fresh = self._fresh_limits()
         for name, value in vars(fresh).items():
             setattr(self.limits, name, value)
         self.throttle.clear()
@@ -120,7 +132,14 @@ class Emulator:
             self.seed()
         self.mark_dirty()
 
-    def add_company(self, name: str, *, realm_id: str | None = None, **options: str) -> str:
+    def add_company(
+        self,
+        name: str,
+        *,
+        realm_id: str | None = None,
+        region: str = "AU",
+        setup: CompanySetup | None = None,
+    ) -> str:
         """Create a company; returns its realm id."""
         realm = realm_id or new_realm_id()
         while realm_id is None and realm in self.registry.companies:
@@ -128,7 +147,7 @@ class Emulator:
         if realm in self.registry.companies:
             raise ValueError(f"company {realm} already exists")
         with self.books_lock:
-            self.books.add_company(realm, name, **options)
+            self.books.add_company(realm, name, region=region, setup=setup)
         self.registry.companies[realm] = name
         self.mark_dirty()
         return realm
@@ -189,7 +208,7 @@ class Emulator:
         self.registry.apps = registry.apps
         self.registry.companies = registry.companies
         self.tokens.load(data.get("tokens", {}))
-        self.books = Books.from_dict(data["books"], self.clock.now)
+        self.books = Books.from_dict(data["books"], self.clock.now, self._rules())
         self.books.listeners.append(self._on_change)
         if "signing_key" in data:
             self.signing_key = SigningKey.from_dict(data["signing_key"])

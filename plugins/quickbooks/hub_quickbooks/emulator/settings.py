@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .rules import TaxOverride
+
 WebhookFormat = Literal["legacy", "cloudevents"]
 
 #: The issuer Intuit puts in its discovery document and ID tokens. Intuit's JavaScript
@@ -36,7 +38,15 @@ class EmulatorSettings:
     client_id: str | None = None
     client_secret: str | None = None
     redirect_uris: tuple[str, ...] = ()
-    company_name: str = "Sandbox Company_AU_1"
+    #: The seeded company's region (AU, US, UK or CA) and name; None names it as Intuit
+    #: names sandboxes ("Sandbox Company_AU_1").
+    region: str = "AU"
+    company_name: str | None = None
+    #: Milliseconds every Accounting API request waits at start (``/_emulator/latency``).
+    latency_ms: float = 0.0
+    #: See ``rules.BookRules``.
+    zero_rate_tax_lines: bool = True
+    tax_override: TaxOverride = "ignore"
     access_token_ttl: int = 3600
     auth_code_ttl: int = 600
     #: Multiplies Intuit's webhook retry delays (10 s, 20 s, 30 s, 5 min, ...); tests use

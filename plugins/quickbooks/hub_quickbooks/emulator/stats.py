@@ -15,17 +15,33 @@ def path_template(path: str) -> str:
 
 
 class Stats:
-    """Requests by path and status, throttling, token grants and injected faults."""
+    """Requests by path and status, throttling, grants, injected faults, metered calls."""
 
     def __init__(self) -> None:
         self.requests: Counter[tuple[str, str, int]] = Counter()
         self.throttled: Counter[str] = Counter()
         self.token_grants: Counter[str] = Counter()
         self.injected: Counter[str] = Counter()
+        #: (realm id, client id, "coreplus" | "core") -> calls.
+        self.metered: Counter[tuple[str, str, str]] = Counter()
 
     def record(self, method: str, path: str, status: int) -> None:
         """Count one answered request."""
         self.requests[(method, path_template(path), status)] += 1
+
+    def meter(self, realm_id: str, client_id: str, meter_class: str) -> None:
+        """Count one Accounting API call an app made to a company (``metering``)."""
+        self.metered[(realm_id, client_id, meter_class)] += 1
+
+    def metered_json(self) -> dict[str, Any]:
+        """``{realm: {"coreplus": n, "core": n, "apps": {client_id: {...}}}}``."""
+        out: dict[str, Any] = {}
+        for (realm_id, client_id, meter_class), count in sorted(self.metered.items()):
+            company = out.setdefault(realm_id, {"coreplus": 0, "core": 0, "apps": {}})
+            company[meter_class] += count
+            app = company["apps"].setdefault(client_id, {"coreplus": 0, "core": 0})
+            app[meter_class] += count
+        return out
 
     def requests_json(self) -> dict[str, dict[str, int]]:
         """``{"GET /v3/company/{realmId}/invoice/{id}": {"200": 3}}``."""
@@ -45,6 +61,7 @@ class Stats:
             },
             "token_grants": dict(self.token_grants),
             "injected_faults": dict(self.injected),
+            "metered": self.metered_json(),
         }
 
     def clear(self) -> None:
@@ -53,3 +70,4 @@ class Stats:
         self.throttled.clear()
         self.token_grants.clear()
         self.injected.clear()
+        self.metered.clear()

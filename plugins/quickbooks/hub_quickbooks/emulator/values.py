@@ -144,6 +144,11 @@ def plain(value: Any) -> Any:
     return value
 
 
+def round_cents(value: Decimal) -> Decimal:
+    """A Decimal rounded to cents, half up."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def money(value: Decimal) -> float:
     """A Decimal amount as QuickBooks writes it (a JSON number with cents)."""
     return float(value.quantize(CENT, rounding=ROUND_HALF_UP))

@@ -49,13 +49,24 @@ def oauth_error(status: int, error: str, description: str | None = None) -> Resp
     return oauth_response(status, body)
 
 
-def auth_fault(status: int, now: dt.datetime, detail: str) -> Response:
-    """The lowercase ``fault`` body QuickBooks sends with 401 and 403."""
+#: What Intuit's gateway adds to a 401 for a bad token (QBOAPI-VCR 401.yml, 12.4).
+INVALID_TOKEN_CHALLENGE = 'Bearer realm="Intuit", error="invalid_token"'
+
+
+def auth_fault(status: int, now: dt.datetime, detail: str | None) -> Response:
+    """The lowercase ``fault`` body QuickBooks sends with 401 and 403.
+
+    A 403 (a token without the accounting scope) says ``AuthorizationFailed`` with no
+    detail (oauth-jsclient#2, node-quickbooks#154; 12.4 corrects the older
+    ``ApplicationAuthorizationFailed``).
+    """
+    headers = {}
     if status == 401:
         message = "message=AuthenticationFailed; errorCode=003200; statusCode=401"
         code, kind = "3200", "AUTHENTICATION"
+        headers["WWW-Authenticate"] = INVALID_TOKEN_CHALLENGE
     else:
-        message = "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403"
+        message = "message=AuthorizationFailed; errorCode=003100; statusCode=403"
         code, kind = "3100", "SERVICE"
     body: dict[str, Any] = {
         "warnings": None,
@@ -74,7 +85,26 @@ def auth_fault(status: int, now: dt.datetime, detail: str) -> Response:
         "status": None,
         "cdcresponse": [],
     }
-    return Response(json.dumps(body).encode(), status_code=status, media_type=QBO_JSON)
+    return Response(
+        json.dumps(body).encode(), status_code=status, media_type=QBO_JSON, headers=headers
+    )
+
+
+def wrong_realm_fault(now: dt.datetime) -> Response:
+    """The 401 for a token used on another company: XML whatever the client accepts.
+
+    Captured in intuit/oauth-jsclient#91 and #135; an Intuit engineer reproduced it "with
+    the incorrect token/realm combination" (12.4).
+    """
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        f'<IntuitResponse xmlns="http://schema.intuit.com/finance/v3" time="{qbo_time(now)}">'
+        '<Fault type="AuthenticationFault"><Error code="100">'
+        "<Message>General Authentication Error</Message>"
+        "<Detail>AuthenticationErrorGeneral: SRV-110-Authentication Failure , statusCode: 401"
+        "</Detail></Error></Fault></IntuitResponse>"
+    )
+    return Response(xml.encode(), status_code=401, media_type=QBO_XML)
 
 
 THROTTLE_MESSAGE = "message=ThrottleExceeded; errorCode=003001; statusCode=429"

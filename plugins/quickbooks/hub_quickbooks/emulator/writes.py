@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import faults
-from .catalog import SPECS, WRITABLE
+from .catalog import DERIVED, NOTIFIED, SPARSE_INPUTS, SPECS, WRITABLE
 from .company import Company
 from .entities import Context
 from .invoices import check_deletable_invoice, send_invoice, void_invoice
@@ -23,6 +23,7 @@ from .payments import (
     settle_invoices,
     void_payment,
 )
+from .rules import BookRules
 from .values import (
     JsonObject,
     bool_of,
@@ -56,6 +57,7 @@ class Writer:
     now: dt.datetime  # whole seconds, UTC: what MetaData shows
     include: frozenset[str] = frozenset()
     changes: list[Change] = field(default_factory=list)
+    rules: BookRules = field(default_factory=BookRules)
 
     @property
     def stamp(self) -> str:
@@ -64,18 +66,24 @@ class Writer:
 
     def context(self) -> Context:
         """What the entity rules need."""
-        return Context(self.company, self.now, self.now.date(), self.include)
+        return Context(self.company, self.now, self.now.date(), self.include, self.rules)
 
     def _record(self, entity: str, object_id: str, operation: str) -> None:
-        self.changes.append(
-            Change(self.company.realm_id, entity, object_id, operation, self.now)
-        )
+        if entity in NOTIFIED:
+            self.changes.append(
+                Change(self.company.realm_id, entity, object_id, operation, self.now)
+            )
 
     # --- dispatch --------------------------------------------------------------------
 
     def dispatch(self, entity: str, operation: str, data: Any) -> JsonObject:
         """Run ``operation`` ("create", "update", "delete", "void", or "" to infer)."""
         body = _body(data)
+        kind = SPECS[entity].kind
+        if kind in ("tax", "settings"):
+            # Read-only through the API (see catalog.SPECS).
+            verb = operation or ("update" if body.get("Id") is not None else "create")
+            raise faults.unsupported(verb.capitalize())
         if operation == "delete":
             return self.delete(entity, body)
         if operation == "void":
@@ -109,17 +117,30 @@ class Writer:
         self.company.put("CompanyInfo", obj)
         return obj
 
-    def update(self, entity: str, body: JsonObject) -> JsonObject:
+    def seed(self, entity: str, object_id: str, body: JsonObject) -> JsonObject:
+        """Store an object a new company starts with, as given (no rules, no change)."""
+        obj = copy_object(body)
+        _finish(obj, object_id, "0", self.stamp, self.stamp)
+        self.company.put(entity, obj)
+        number = int(object_id) if object_id.isdigit() else 0
+        self.company.next_ids[entity] = max(self.company.next_ids.get(entity, 1), number + 1)
+        return obj
+
+    def update(self, entity: str, body: JsonObject, *, operation: str = "Update") -> JsonObject:
         """A full update, or a sparse one when the body says ``"sparse": true``."""
         existing = self._current(entity, body)
         sparse = bool_of(body, "sparse", False)
         sent = {key: value for key, value in body.items() if key not in _SERVER_KEYS}
         if sparse:
-            writable = WRITABLE[entity]
-            data = {k: copy_json(v) for k, v in existing.items() if k in writable}
+            data = _sparse_base(entity, existing)
             data.update(sent)
         else:
             data = sent
+        return self._rebuild(entity, existing, data, operation)
+
+    def _rebuild(
+        self, entity: str, existing: JsonObject, data: JsonObject, operation: str
+    ) -> JsonObject:
         obj = SPECS[entity].build(self.context(), data, existing)
         _finish(
             obj,
@@ -129,9 +150,32 @@ class Writer:
             self.stamp,
         )
         self.company.put(entity, obj)
-        self._record(entity, obj["Id"], "Update")
+        self._record(entity, obj["Id"], operation)
         self._settle(entity, existing, obj)
         return obj
+
+    def edit(self, entity: str, object_id: str, changes: JsonObject) -> JsonObject:
+        """What a person changes in QuickBooks' own screens: no SyncToken, and settings or
+        tax codes the API only reads may change too. Raises KeyError for no such object."""
+        existing = self.company.get(entity, object_id)
+        if existing is None:
+            raise KeyError(object_id)
+        if SPECS[entity].kind in ("tax", "settings"):
+            obj = copy_object(existing)
+            merge(obj, changes)
+            _finish(
+                obj,
+                object_id,
+                _next_token(existing),
+                existing.get("MetaData", {}).get("CreateTime", self.stamp),
+                self.stamp,
+            )
+            self.company.put(entity, obj)
+            self._record(entity, object_id, "Update")
+            return obj
+        data = _sparse_base(entity, existing)
+        merge(data, changes)
+        return self._rebuild(entity, existing, clean(data) or {}, "Update")
 
     def _current(self, entity: str, body: JsonObject) -> JsonObject:
         """The stored object a write names, after the SyncToken check."""
@@ -154,6 +198,10 @@ class Writer:
 
     def delete(self, entity: str, body: JsonObject) -> JsonObject:
         """Delete a transaction; name lists only ever become inactive."""
+        if entity == "Term":
+            # A Term "delete" answers the Term made inactive, SyncToken + 1 (12.4).
+            return self.update(entity, {**body, "sparse": True, "Active": False},
+                               operation="Delete")  # fmt: skip
         if SPECS[entity].kind != "transaction":
             raise faults.unsupported("Delete")
         existing = self._current(entity, body)
@@ -220,6 +268,30 @@ class Writer:
                     customers.add(obj["CustomerRef"]["value"])
         for customer_id in customers:
             refresh_customer_balance(self.company, customer_id)
+
+
+def _sparse_base(entity: str, existing: JsonObject) -> JsonObject:
+    """What a sparse change starts from: the stored object's writable properties."""
+    writable = WRITABLE[entity]
+    data = {k: copy_json(v) for k, v in existing.items() if k in writable and k not in DERIVED}
+    for key, inputs in SPARSE_INPUTS.items():
+        stored = existing.get(key)
+        if key in writable and isinstance(stored, dict):
+            kept = {name: copy_json(stored[name]) for name in inputs if name in stored}
+            if kept:
+                data[key] = kept
+    return data
+
+
+def merge(target: JsonObject, changes: JsonObject) -> None:
+    """Apply ``changes`` to ``target`` in place: nested objects merge, the rest replaces."""
+    for key, value in changes.items():
+        if key in _SERVER_KEYS:
+            continue
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            merge(target[key], value)
+        else:
+            target[key] = copy_json(value)
 
 
 def _next_token(obj: JsonObject) -> str:
