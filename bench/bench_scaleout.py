@@ -3,7 +3,7 @@
 One PostgreSQL database; two web processes (``--no-worker``) share the API calls,
 and 1, 2 and then 3 worker processes push. Each round connects fresh companies
 and pushes one batch to each of them at once, through both web processes, with
-the emulator at QuickBooks' real limits and 50 ms added to every request. Per
+the emulator at QuickBooks' real limits and 150 ms added to every request. Per
 round it records:
 
 * throughput, from the first POST to the moment the hub recorded the last batch

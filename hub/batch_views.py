@@ -135,18 +135,17 @@ def invoice_views(
         else {}
     )
     # Only taxed lines can round differently (each line's amount is fixed to the cent).
+    # Only invoices with GST have taxed lines to count (most NDIS invoices have none).
+    taxed = [i.id for i in invoices if i.tax]
     line_counts: dict[int, int] = (
         dict(
             session.exec(
                 select(InvoiceLine.invoice_id, func.count())
-                .where(
-                    col(InvoiceLine.invoice_id).in_([i.id for i in invoices]),
-                    InvoiceLine.tax == "gst",
-                )
+                .where(col(InvoiceLine.invoice_id).in_(taxed), InvoiceLine.tax == "gst")
                 .group_by(col(InvoiceLine.invoice_id))
             ).all()
         )
-        if invoices
+        if taxed
         else {}
     )
     lines: dict[int, list[InvoiceLine]] = {}
@@ -158,9 +157,15 @@ def invoice_views(
         ).all():
             lines.setdefault(line.invoice_id, []).append(line)
     views = []
+    integrations = plugins.integrations  # sorted anew on each access
+    labels = {
+        (integration.slug, state): label(state, integration.info.name)
+        for integration in integrations
+        for state in (*STATE_LABELS, "synced", "queued")
+    }
     for invoice in invoices:
         per_integration: dict[str, dict[str, Any]] = {}
-        for integration in plugins.integrations:
+        for integration in integrations:
             connection = connections.get(integration.slug)
             link = links.get((connection.id or 0, str(invoice.id))) if connection else None
             batch_state = batch_states[integration.slug]["sync_state"]
@@ -177,7 +182,9 @@ def invoice_views(
             problem = state in ("failed", "needs_attention")
             per_integration[integration.slug] = {
                 "sync_state": state,
-                "label": label("refused" if state == "failed" else state, integration.info.name),
+                "label": labels.get(
+                    (integration.slug, "refused" if state == "failed" else state), state
+                ),
                 "remote_id": link.remote_id if link else None,
                 "remote_number": link.remote_number if link else None,
                 "error": link.last_error if link and (problem or state == "queued") else None,

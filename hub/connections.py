@@ -9,7 +9,15 @@ from sqlmodel import Session, select
 
 from hub.db import utcnow
 from hub.errors import Rejected
-from hub.models import Activity, Connection, ConnectionStatus, Job, JobState
+from hub.models import (
+    Activity,
+    Connection,
+    ConnectionMapping,
+    ConnectionStatus,
+    Job,
+    JobState,
+    SyncLink,
+)
 from hub.types import ConnectedAccount
 
 log = logging.getLogger(__name__)
@@ -138,3 +146,19 @@ def check_can_connect(
             code="account_taken",
         )
     return existing
+
+
+def forget_account(session: Session, connection: Connection) -> None:
+    """Drop what a connection learnt about its previous account: links and mapping.
+
+    Invoice links stay: they record what was pushed to that account.
+    """
+    session.execute(
+        sa.delete(SyncLink).where(
+            SyncLink.connection_id == connection.id,  # type: ignore[arg-type]
+            SyncLink.kind != "invoice",  # type: ignore[arg-type]
+        )
+    )
+    mapping = session.get(ConnectionMapping, connection.id)
+    if mapping is not None:
+        session.delete(mapping)

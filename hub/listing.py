@@ -76,13 +76,10 @@ def integration_listing(
                     else None
                 ),
                 "last_error": connection.last_error if live and connection is not None else None,
-                #: Mapping fields pushing needs that have no value (their labels).
-                "mapping_missing": [
-                    field.label
-                    for field in mappings[connection.id].missing
-                ]
+                #: What pushing still needs chosen on the mapping page, in words.
+                "mapping_missing": mappings[connection.id].missing_phrase
                 if live and connection is not None and connection.id in mappings
-                else [],
+                else "",
             }
         )
     return listing

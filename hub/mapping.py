@@ -205,6 +205,11 @@ class FieldView:
         """Whether pushing needs this field and it has no value."""
         return self.required and self.value is None
 
+    @property
+    def phrase(self) -> str:
+        """The label inside a sentence ("the tax code for GST lines")."""
+        return self.label[:1].lower() + self.label[1:]
+
 
 @dataclass(frozen=True)
 class MappingView:
@@ -224,6 +229,11 @@ class MappingView:
     def missing(self) -> tuple[FieldView, ...]:
         """The fields pushing needs that have no value."""
         return tuple(field for field in self.fields if field.missing)
+
+    @property
+    def missing_phrase(self) -> str:
+        """What is still to choose, as words in a sentence."""
+        return " and ".join(field.phrase for field in self.missing)
 
     def to_json(self) -> dict[str, Any]:
         """The API's shape."""

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session, select
 
-from hub.connections import check_can_connect, record_activity, resume_jobs
+from hub.connections import check_can_connect, forget_account, record_activity, resume_jobs
 from hub.db import Database, utcnow
 from hub.errors import AuthRevoked, IntegrationError, Rejected, Transient
 from hub.http import ProviderHttp
@@ -304,6 +304,13 @@ class OAuthFlow:
         if not reconnected:
             connection.connected_at = now
             connection.sync_cursor = now
+        if existing is not None and existing.external_account_id not in (
+            None,
+            account.external_account_id,
+        ):
+            # Another company than before: its customers, items, tax codes and accounts
+            # have ids of their own, so nothing learnt about the old one may be used.
+            forget_account(session, existing)
         connection.status = ConnectionStatus.connected.value
         connection.external_account_id = account.external_account_id
         connection.external_account_name = account.display_name

@@ -605,6 +605,7 @@ async def _push_latest_change(services: Services, connection: Connection, invoic
             row.pushed_version = version
             clear_error(row)
             store_totals(row, outcome.totals)
+            row.remote_number = outcome.remote_number or row.remote_number
             what = "voided" if payload.voided else "updated"
             record_activity(
                 session, connection, "invoice_pushed", f"Invoice {payload.number} {what}."

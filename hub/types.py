@@ -459,6 +459,8 @@ class SyncOutcome:
     links: tuple[LinkUpdate, ...] = ()
     #: The invoice's amounts after the change, as the provider computed them.
     totals: InvoiceTotals | None = None
+    #: The provider's human-facing number after the change, when it said.
+    remote_number: str | None = None
 
 
 # --- changes coming back ----------------------------------------------------------------

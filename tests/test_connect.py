@@ -259,3 +259,33 @@ def test_connection_page_shows_account_environment_and_history(admin_client, htt
 @pytest.mark.parametrize("path", ["/integrations/nope", "/integrations/nope/callback"])
 def test_unknown_integration_is_404(admin_client, path):
     assert admin_client.get(path).status_code == 404
+
+
+def test_connecting_another_company_forgets_what_was_learnt_about_the_first(
+    admin_client, hub_db, httpx_mock
+):
+    from hub.models import ConnectionMapping, SyncLink
+
+    mock_provider(httpx_mock)
+    finish(admin_client, start_connect(admin_client))
+    with hub_db.session() as session:
+        connection = session.exec(sa.select(Connection)).scalars().one()
+        session.add(SyncLink(connection_id=connection.id, kind="customer", local_key="P-1",
+                             remote_id="58", state="synced"))
+        session.add(SyncLink(connection_id=connection.id, kind="invoice", local_key="1",
+                             remote_id="130", state="synced"))
+        session.add(ConnectionMapping(connection_id=connection.id, values={"tax.gst": "17"}))
+    httpx_mock.add_response(url="https://fake.example/oauth/revoke", method="POST")
+    admin_client.post(
+        "/integrations/fakeledger/disconnect", data={"csrf_token": form_token(admin_client)}
+    )
+
+    mock_provider(httpx_mock, account="acct-2", name="Other Co")
+    finish(admin_client, start_connect(admin_client), account="acct-2")
+
+    with hub_db.session() as session:
+        connection = session.exec(sa.select(Connection)).scalars().one()
+        assert connection.external_account_id == "acct-2"
+        kinds = session.exec(sa.select(SyncLink.kind)).scalars().all()
+        assert kinds == ["invoice"]  # the record of what went to the first company stays
+        assert session.get(ConnectionMapping, connection.id) is None

@@ -84,12 +84,11 @@ async def callback(request: Request) -> Response:
     )
     mapping = await read_after_connect(state.services, connected.connection_id)
     if mapping is not None and not mapping.complete:
-        missing = " and ".join(field.label.lower() for field in mapping.missing)
         flash(
             request,
-            f"One more step: choose {missing} on the mapping page. {integration.info.name} "
-            "has no option that clearly fits, and invoices that need it wait until you "
-            "choose.",
+            f"One more step: choose the {mapping.missing_phrase} on the mapping page. "
+            f"{integration.info.name} has no option that clearly fits, and invoices that "
+            "need it wait until you choose.",
             level="warning",
             action_url=f"/integrations/{integration.slug}/mapping",
             action_label="Open the mapping",

@@ -46,17 +46,8 @@ US_TAXABLE = "TAX"
 US_NOT_TAXABLE = "NON"
 
 CUSTOMER_OPTIONS: tuple[tuple[CustomerRule, str, str], ...] = (
-    (
-        "participant_id",
-        "Name and participant ID, e.g. “Alex Chen (P-001)”",
-        "Two participants with the same name never share a customer.",
-    ),
-    (
-        "name",
-        "The participant's name, e.g. “Alex Chen”",
-        "Uses customers already in QuickBooks under the same name; adds the ID only "
-        "when two participants share a name.",
-    ),
+    ("participant_id", "Name and participant ID", "“Alex Chen (P-001)”"),
+    ("name", "Name only", "“Alex Chen”, with the ID only when names clash"),
 )
 
 
@@ -117,8 +108,10 @@ def mapping_choices(setup: CompanySetup) -> MappingChoices:
         MappingField(
             key=CUSTOMERS,
             label="Customer names for participants",
-            help="The customer linked to a participant is always used first, then a "
-            "customer named with the participant's ID in brackets. Otherwise one is created.",
+            help="A participant's customer is the one linked to it, else one named with the "
+            "participant's ID in brackets, else a new one named as chosen here. With the ID "
+            "in every name, two participants called the same never share a customer; "
+            "“Name only” also uses customers already in QuickBooks under the same name.",
             options=tuple(
                 MappingOption(rule, label, detail) for rule, label, detail in CUSTOMER_OPTIONS
             ),
@@ -154,12 +147,7 @@ def _tax_fields(setup: CompanySetup) -> list[MappingField]:
             for treatment, (label, rate) in labels.items()
         ]
     options = tuple(
-        MappingOption(
-            code.id,
-            code.name,
-            _rate_text(code.sales_rate) + (f" · {code.description}" if code.description else ""),
-            code.sales_rate,
-        )
+        MappingOption(code.id, code.name, _rate_text(code.sales_rate), code.sales_rate)
         for code in setup.sales_tax_codes
     )
     suggestions = {

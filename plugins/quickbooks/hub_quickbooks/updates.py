@@ -44,7 +44,11 @@ async def push_change(
 
     outcome = await with_current_version(client, link, update, subject=subject)
     return SyncOutcome(
-        remote=outcome.remote, error=outcome.error, links=tuple(refs.links), totals=outcome.totals
+        remote=outcome.remote,
+        error=outcome.error,
+        links=tuple(refs.links),
+        totals=outcome.totals,
+        remote_number=outcome.remote_number,
     )
 
 
@@ -80,7 +84,11 @@ async def with_current_version(
         return SyncOutcome(
             error=explain(err.fault, subject=subject, support_reference=err.support_reference)
         )
-    return SyncOutcome(remote=RemoteRef(str(obj["Id"]), _version(obj)), totals=invoice_totals(obj))
+    return SyncOutcome(
+        remote=RemoteRef(str(obj["Id"]), _version(obj)),
+        totals=invoice_totals(obj),
+        remote_number=str(obj["DocNumber"]) if obj.get("DocNumber") else None,
+    )
 
 
 async def _current(client: QuickBooksClient, link: RemoteRef, subject: str) -> RemoteRef:

@@ -149,6 +149,17 @@ def test_an_over_long_number_is_held_with_a_reason_and_goes_once_renumbered(
     assert sync_of(body, "N-0001")["remote_number"] == "N-0001"
     assert emulator.count("Invoice") == 2
 
+    # A pushed invoice renumbered in Coordinoter is renumbered in QuickBooks too.
+    pushed = sync_of(body, "INV-2")
+    assert api.patch(f"/api/v1/invoices/{pushed['invoice']['id']}",
+                     json={"number": "INV-2B"}).status_code == 200
+    wait_for(
+        lambda: sync_of(api.get(f"/api/v1/invoice-batches/{batch['id']}").json(), "INV-2B")[
+            "remote_number"] == "INV-2B",
+        timeout=60,
+    )
+    assert emulator.count("Invoice") == 2
+
 
 def test_a_currency_the_company_does_not_use_is_held(api, connected, emulator):
     batch = push(api, invoice("INV-NZ", currency="NZD"))
@@ -168,7 +179,7 @@ def test_pushing_waits_for_a_tax_code_the_hub_cannot_choose_and_goes_once_chosen
     edit(emulator, "TaxCode", gst_free, {"Active": False})
     connect_quickbooks(browser)
     listing = browser.get("/integrations").text
-    assert "One more step: choose tax code for gst-free lines" in listing
+    assert "One more step: choose the tax code for GST-free lines" in listing
     assert "choose on the mapping page" in listing
 
     batch = push(api, invoice("INV-1", SUPPORT), invoice("INV-2", REPORT))
@@ -273,3 +284,28 @@ __all__ = [
     "api", "browser", "connected", "emulator", "emulator_options", "fast_retries",
     "hub_base_url", "hub_plugin_env", "hub_plugins", "live_hub", "run_worker",
 ]
+
+
+def test_a_multicurrency_company_takes_another_currency_in_a_customer_of_its_own(
+    api, browser, emulator, hub_services, hub_db
+):
+    company = emulator.control(
+        "POST", "companies", json={"name": "Multi Co", "region": "AU", "multicurrency": True}
+    )
+    connect_quickbooks(browser, company=company["realm_id"])
+    with hub_db.read_session() as session:
+        connection_id = session.execute(sa.select(Connection.id)).scalars().one()
+
+    first = push(api, invoice("INV-NZ-1", currency="NZD", who=("P-009", "Kiri Walker")))
+    body = wait_synced(api, first["id"])
+    pushed = sync_of(body, "INV-NZ-1")
+    assert pushed["sync_state"] == "synced"
+    (remote,) = in_quickbooks(hub_services, connection_id, ("Invoice", pushed["remote_id"]))
+    assert remote["CurrencyRef"]["value"] == "NZD"
+    assert "HomeTotalAmt" in remote and Decimal(str(remote["ExchangeRate"])) > 0
+
+    # The same participant billed in AUD: QuickBooks keeps one currency per customer.
+    second = push(api, invoice("INV-AU-1", who=("P-009", "Kiri Walker")))
+    held = sync_of(wait_synced(api, second["id"]), "INV-AU-1")
+    assert held["sync_state"] == "needs_attention"
+    assert "uses NZD, and QuickBooks keeps one currency per customer" in held["error"]
