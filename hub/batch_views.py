@@ -158,11 +158,6 @@ def invoice_views(
             lines.setdefault(line.invoice_id, []).append(line)
     views = []
     integrations = plugins.integrations  # sorted anew on each access
-    labels = {
-        (integration.slug, state): label(state, integration.info.name)
-        for integration in integrations
-        for state in (*STATE_LABELS, "synced", "queued")
-    }
     for invoice in invoices:
         per_integration: dict[str, dict[str, Any]] = {}
         for integration in integrations:
@@ -182,9 +177,7 @@ def invoice_views(
             problem = state in ("failed", "needs_attention")
             per_integration[integration.slug] = {
                 "sync_state": state,
-                "label": labels.get(
-                    (integration.slug, "refused" if state == "failed" else state), state
-                ),
+                "label": label("refused" if state == "failed" else state, integration.info.name),
                 "remote_id": link.remote_id if link else None,
                 "remote_number": link.remote_number if link else None,
                 "error": link.last_error if link and (problem or state == "queued") else None,

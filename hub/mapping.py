@@ -168,17 +168,15 @@ async def read_after_connect(services: Services, connection_id: int) -> MappingV
     None when the plugin has no mapping or the provider could not be read now: the
     choices are then read before the first push.
     """
-    with services.db.read_session() as session:
-        connection = session.get(Connection, connection_id)
-    if connection is None or not services.plugins.has_hook(connection.integration, HOOK):
+    connection = await services.db.read(lambda session: session.get(Connection, connection_id))
+    if connection is None:
         return None
     try:
-        await refresh_choices(services, connection)
+        row = await refresh_choices(services, connection)
     except IntegrationError as err:
         log.warning("reading mapping choices after connecting failed: %s", err.message)
         return None
-    with services.db.read_session() as session:
-        return mapping_view(session.get(ConnectionMapping, connection_id))
+    return mapping_view(row) if row is not None else None
 
 
 # --- what an admin sees and changes --------------------------------------------------------
@@ -337,14 +335,19 @@ def save_values(
             problems.append({"field": f"values.{key}", "message": "is not a mapping field"})
             continue
         if raw is None or raw == "":
-            if field.required:
-                problems.append({"field": f"values.{key}", "message": "a choice is required"})
+            # Left unchosen is not a change; clearing what pushing needs is refused.
+            if field.required and key in values:
+                problems.append(
+                    {"field": f"values.{key}", "label": field.label,
+                     "message": "a choice is required"}
+                )
             else:
                 values.pop(key, None)
             continue
         if not isinstance(raw, str) or raw not in {o.value for o in field.options}:
             problems.append(
-                {"field": f"values.{key}", "message": f"is not one of {name}'s options"}
+                {"field": f"values.{key}", "label": field.label,
+                 "message": f"is not one of {name}'s options"}
             )
             continue
         values[key] = raw

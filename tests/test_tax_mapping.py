@@ -303,7 +303,7 @@ def test_a_wrong_choice_in_the_form_saves_nothing(hub_app, hub_org, connected, a
             data={"csrf_token": form_token(admin), "value.tax.gst": "<script>"},
         )
         page = admin.get(f"/integrations/{SLUG}/mapping").text
-        assert "Not saved: tax.gst is not one of Tax Ledger" in page
+        assert "Not saved: Tax code for lines with GST: is not one of Tax Ledger" in page
         assert "<script>" not in page
     fields = api_client.get(f"/api/v1/integrations/{SLUG}/mapping").json()["fields"]
     assert {f["key"]: f["value"] for f in fields}["tax.gst"] == "gst10"
@@ -329,3 +329,20 @@ def test_the_openapi_document_describes_tax_mapping_and_settings(hub_client):
     assert '"gst_free"' in line_schema
     assert "/integrations/{slug}/mapping" in document["paths"]
     assert "/settings" in document["paths"]
+
+
+def test_a_field_left_unchosen_does_not_stop_saving_the_others(hub_app, hub_org, connected,
+                                                               api_client):
+    with TestClient(hub_app, follow_redirects=False) as admin:
+        login(admin, hub_org["admin_email"])
+        admin.get(f"/integrations/{SLUG}/mapping")  # reads the choices: GST-free has none
+        saved = admin.post(
+            f"/integrations/{SLUG}/mapping",
+            data={"csrf_token": form_token(admin), "value.tax.gst": "oos",
+                  "value.tax.gst_free": ""},
+        )
+        assert saved.status_code == 303
+        assert "Mapping saved." in admin.get(f"/integrations/{SLUG}/mapping").text
+    values = {f["key"]: f["value"] for f in
+              api_client.get(f"/api/v1/integrations/{SLUG}/mapping").json()["fields"]}
+    assert values["tax.gst"] == "oos" and values["tax.gst_free"] is None

@@ -23,7 +23,7 @@ from hub.batches import (
 )
 from hub.models import Invoice, InvoiceBatch
 from hub.web.api import api_key_required
-from hub.web.common import MAX_ID, api_error, digits, hub_state
+from hub.web.common import MAX_ID, api_error, digits, hub_state, wake_worker
 
 MAX_BODY = 16 * 1024 * 1024  # a 10,000-invoice batch fits comfortably
 
@@ -117,16 +117,10 @@ async def create(request: Request, org_id: int) -> Response:
         if isinstance(found, dict):
             return JSONResponse(found, status_code=200, headers={"Idempotent-Replayed": "true"})
         return api_error(409, "conflict", "A conflicting batch was created at the same time.")
-    _wake_worker(request)
+    wake_worker(request)
     return JSONResponse(
         view, status_code=201, headers={"Location": f"/api/v1/invoice-batches/{view['id']}"}
     )
-
-
-def _wake_worker(request: Request) -> None:
-    worker = getattr(request.app.state, "worker", None)
-    if worker is not None:
-        worker.wake()
 
 
 @api_key_required
@@ -181,7 +175,7 @@ async def _change(request: Request, org_id: int, patch: InvoicePatch | None) -> 
         return _error(err)
     if view is None:
         return api_error(404, "not_found", "There is no such invoice.")
-    _wake_worker(request)
+    wake_worker(request)
     return JSONResponse(view)
 
 

@@ -26,6 +26,7 @@ from hub.web.common import (
     redirect,
     render,
     require_viewer,
+    wake_worker,
 )
 
 PAGE_SIZE = 500
@@ -128,7 +129,7 @@ async def push_batch(request: Request) -> Response:
         flash(request, problem, level="error")
     else:
         flash(request, f"Pushing this batch to {integration.info.name}.", level="success")
-        _wake(request)
+        wake_worker(request)
     return redirect(f"/invoice-batches/{batch_id}")
 
 
@@ -152,7 +153,7 @@ async def retry_batch(request: Request) -> Response:
 
     count = await state.db.run(retry)
     flash(request, f"Retrying {count} invoice(s)." if count else "Nothing to retry.")
-    _wake(request)
+    wake_worker(request)
     return redirect(f"/invoice-batches/{batch_id}")
 
 
@@ -166,14 +167,8 @@ async def create_sample(request: Request) -> Response:
     sample = sample_batch(dt.date.today())
     batch = await state.db.run(lambda session: create_batch(session, viewer.org_id, sample))
     flash(request, f"Created sample batch “{sample.reference}”.", level="success")
-    _wake(request)
+    wake_worker(request)
     return redirect(f"/invoice-batches/{batch.id}")
-
-
-def _wake(request: Request) -> None:
-    worker = getattr(request.app.state, "worker", None)
-    if worker is not None:
-        worker.wake()
 
 
 routes = [

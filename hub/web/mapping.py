@@ -79,9 +79,7 @@ async def mapping_page(request: Request) -> Response:
         flash(request, f"Connect {integration.info.name} first.", level="error")
         return redirect(f"/integrations/{integration.slug}")
     problem = None
-    if not view.loaded and integration.slug in state.plugins and state.plugins.has_hook(
-        integration.slug, "mapping_choices"
-    ):
+    if not view.loaded and state.plugins.has_hook(integration.slug, "mapping_choices"):
         problem = await _refresh(request, integration, connection)
         connection, view = await state.db.read(
             lambda session: _load(session, viewer.org_id, integration.slug)
@@ -164,7 +162,7 @@ async def _save(
 def _form_error(err: InputError) -> str:
     if isinstance(err.details, list) and err.details:
         return "Not saved: " + "; ".join(
-            f"{item['field'].removeprefix('values.')} {item['message']}" for item in err.details
+            f"{item.get('label') or item['field']}: {item['message']}" for item in err.details
         )
     return f"Not saved: {err.message}"
 
@@ -210,6 +208,10 @@ async def api_refresh_mapping(request: Request, org_id: int) -> Response:
     )
     if connection is None:
         return api_error(409, "not_connected", f"{integration.info.name} is not connected.")
+    if connection.status != ConnectionStatus.connected.value:
+        return api_error(
+            409, "needs_reconnect", f"Reconnect {integration.info.name} first, then refresh."
+        )
     problem = await _refresh(request, integration, connection)
     if problem:
         return api_error(502, "provider_unavailable", problem)

@@ -40,9 +40,14 @@ def _settings_json(organization: Organization) -> dict[str, Any]:
     return {"organization": organization.name, "default_tax": organization.default_tax}
 
 
-def _update(session: Session, org_id: int, default_tax: str | None) -> Organization:
+def _organization(session: Session, org_id: int) -> Organization:
     organization = session.get(Organization, org_id)
-    assert organization is not None
+    assert organization is not None  # the API key or session names an existing one
+    return organization
+
+
+def _update(session: Session, org_id: int, default_tax: str | None) -> Organization:
+    organization = _organization(session, org_id)
     if default_tax is not None:
         organization.default_tax = default_tax
         session.add(organization)
@@ -97,7 +102,7 @@ async def api_settings(request: Request, org_id: int) -> Response:
             lambda session: _update(session, org_id, patch.default_tax)
         )
     else:
-        organization = await state.db.read(lambda session: _update(session, org_id, None))
+        organization = await state.db.read(lambda session: _organization(session, org_id))
     return JSONResponse(_settings_json(organization))
 
 

@@ -12,7 +12,15 @@ from hub.batches import requeue_batches, reset_unpushed_links
 from hub.connections import live_connection
 from hub.jobs import enqueue, retry_job
 from hub.models import Connection, Job
-from hub.web.common import checked_form, flash, hub_state, int_param, redirect, require_viewer
+from hub.web.common import (
+    checked_form,
+    flash,
+    hub_state,
+    int_param,
+    redirect,
+    require_viewer,
+    wake_worker,
+)
 
 
 async def _connection(request: Request) -> tuple[int, str]:
@@ -31,12 +39,6 @@ def _own_connection(session: Session, org_id: int, slug: str) -> Connection:
     return connection
 
 
-def _wake(request: Request) -> None:
-    worker = getattr(request.app.state, "worker", None)
-    if worker is not None:
-        worker.wake()
-
-
 async def reconcile_now(request: Request) -> Response:
     """Look for changes in the provider now instead of at the next scheduled check."""
     org_id, slug = await _connection(request)
@@ -50,7 +52,7 @@ async def reconcile_now(request: Request) -> Response:
 
     queued = await hub_state(request).db.run(queue)
     flash(request, "Checking for changes now." if queued else "A check is already under way.")
-    _wake(request)
+    wake_worker(request)
     return redirect(f"/integrations/{slug}")
 
 
@@ -66,7 +68,7 @@ async def retry_failed(request: Request) -> Response:
 
     count = await hub_state(request).db.run(retry)
     flash(request, f"Retrying {count} invoice(s)." if count else "Nothing to retry.")
-    _wake(request)
+    wake_worker(request)
     return redirect(f"/integrations/{slug}")
 
 
@@ -84,7 +86,7 @@ async def retry_dead_job(request: Request) -> Response:
 
     retried = await hub_state(request).db.run(retry)
     flash(request, "Retrying the task." if retried else "That task is not waiting for a retry.")
-    _wake(request)
+    wake_worker(request)
     return redirect(f"/integrations/{slug}")
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from hub.types import BatchPayload, InvoicePayload, InvoiceProblem, RemoteRef, TaxTreatment
-from hub_quickbooks.batching import gather_all
 from hub_quickbooks.client import QuickBooksClient
-from hub_quickbooks.mapping import JsonObject, chunks, in_list
+from hub_quickbooks.mapping import JsonObject
 from hub_quickbooks.profile import CompanyProfile
-from hub_quickbooks.references import CUSTOMER, IN_SIZE, ITEM
+from hub_quickbooks.references import CUSTOMER, ITEM, find_by_id
 
 #: QuickBooks' limit on Invoice.DocNumber (QUICKBOOKS.md 12.4, fault 2050).
 DOC_NUMBER_MAX = 21
@@ -130,24 +129,14 @@ async def linked_customers(
             owners[ref.remote_id] = invoice.participant.id
     if not owners:
         return {}
-    pages = await gather_all(
-        *(
-            client.query(
-                # Naming Active returns inactive customers too (QuickBooks hides them
-                # otherwise). Ids are quoted literals.
-                "SELECT * FROM Customer WHERE Active IN (true, false) AND Id IN "  # noqa: S608
-                + in_list(group),
-                subject="the customers linked to these participants",
-            )
-            for group in chunks(list(owners), IN_SIZE)
-        )
+    rows = await find_by_id(
+        client,
+        "Customer",
+        list(owners),
+        inactive_too=True,
+        subject="the customers linked to these participants",
     )
-    return {
-        owners[str(row["Id"])]: row
-        for page in pages
-        for row in page
-        if str(row.get("Id")) in owners
-    }
+    return {owners[customer_id]: row for customer_id, row in rows.items() if customer_id in owners}
 
 
 def _customer_problem(

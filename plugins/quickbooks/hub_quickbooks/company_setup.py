@@ -16,7 +16,7 @@ from typing import Any
 
 from hub.errors import Transient
 from hub_quickbooks.client import QuickBooksClient
-from hub_quickbooks.errors import Fault, error_for_fault, parse_fault
+from hub_quickbooks.errors import error_for_fault, parse_fault
 from hub_quickbooks.mapping import JsonObject, money
 from hub_quickbooks.profile import TaxModel
 
@@ -85,17 +85,13 @@ async def read_setup(client: QuickBooksClient) -> CompanySetup:
             )
         fault = parse_fault(answer)
         if fault is not None:
-            raise _fault_error(fault, tid)
+            raise error_for_fault(
+                fault, subject="the company's settings", status_code=200, support_reference=tid
+            )
         response = answer.get("QueryResponse") or {}
         found = response.get(entity) if isinstance(response, Mapping) else None
         rows[bid] = [row for row in found or [] if isinstance(row, dict)]
     return setup_from(rows["info"], rows["prefs"], rows["codes"], rows["rates"], rows["accounts"])
-
-
-def _fault_error(fault: Fault, tid: str | None) -> Exception:
-    return error_for_fault(
-        fault, subject="the company's settings", status_code=200, support_reference=tid
-    )
 
 
 def setup_from(

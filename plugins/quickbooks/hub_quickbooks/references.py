@@ -199,7 +199,7 @@ async def _customers(
         if taken_by:
             # The name belongs to an object the query did not show: a customer created
             # meanwhile (use it), or an inactive customer, a vendor or an employee.
-            rows = await _find_by_id(client, "Customer", list(taken_by))
+            rows = await find_by_id(client, "Customer", list(taken_by))
             for existing, (participant, name, fault) in taken_by.items():
                 if existing in rows:
                     take(participant, rows[existing])
@@ -283,7 +283,7 @@ async def _items(
                 answer.fault, subject=creation.subject, support_reference=answer.support_reference
             )
     if taken_by:
-        rows = await _find_by_id(client, "Item", list(taken_by))
+        rows = await find_by_id(client, "Item", list(taken_by))
         for existing, (code, fault) in taken_by.items():
             obj = rows.get(existing)
             if obj is not None and obj.get("Type") != "Category":
@@ -326,16 +326,24 @@ async def _find_by_name(
     return found
 
 
-async def _find_by_id(
-    client: QuickBooksClient, entity: str, ids: Sequence[str]
+async def find_by_id(
+    client: QuickBooksClient,
+    entity: str,
+    ids: Sequence[str],
+    *,
+    inactive_too: bool = False,
+    subject: str | None = None,
 ) -> dict[str, JsonObject]:
+    """Objects by Id, 30 Ids a query; active ones only unless ``inactive_too``."""
+    # Naming Active in the query is what makes QuickBooks show inactive objects.
+    where = "Active IN (true, false) AND " if inactive_too else ""
     pages = await gather_all(
         *(
             client.query(
-                select_in(entity, "Id", group),
-                subject=f"the {entity.lower()}s already in QuickBooks",
+                select_in(entity, "Id", group).replace(" WHERE ", f" WHERE {where}", 1),
+                subject=subject or f"the {entity.lower()}s already in QuickBooks",
             )
-            for group in chunks(list(ids), IN_SIZE)
+            for group in chunks(list(dict.fromkeys(ids)), IN_SIZE)
         )
     )
     return {str(row["Id"]): row for page in pages for row in page}

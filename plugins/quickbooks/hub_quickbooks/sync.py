@@ -31,14 +31,13 @@ from hub_quickbooks.errors import DUPLICATE_DOC_NUMBER, NOT_FOUND
 from hub_quickbooks.mapping import (
     JsonObject,
     chunks,
-    in_list,
     invoice_body,
     invoice_totals,
     remote_ref,
     select_in,
 )
 from hub_quickbooks.profile import CompanyProfile
-from hub_quickbooks.references import IN_SIZE, References, resolve
+from hub_quickbooks.references import IN_SIZE, References, find_by_id, resolve
 from hub_quickbooks.refusals import explain, inactive_tax_code
 from hub_quickbooks.updates import void_invoice
 
@@ -190,13 +189,14 @@ async def inactive_tax_codes(
     ids = sorted({code for invoice in invoices for code in _codes_of(invoice, profile)})
     if not ids:
         return {}
-    rows = await client.query(
-        # Ids are quoted literals; naming Active shows inactive codes too.
-        "SELECT * FROM TaxCode WHERE Active IN (true, false) AND Id IN " + in_list(ids),  # noqa: S608
-        subject="the tax codes in use",
+    rows = await find_by_id(
+        client, "TaxCode", ids, inactive_too=True, subject="the tax codes in use"
     )
-    return {str(row["Id"]): str(row.get("Name") or row["Id"]) for row in rows
-            if row.get("Active") is False}
+    return {
+        code_id: str(row.get("Name") or code_id)
+        for code_id, row in rows.items()
+        if row.get("Active") is False
+    }
 
 
 def _codes_of(invoice: InvoicePayload, profile: CompanyProfile) -> list[str]:

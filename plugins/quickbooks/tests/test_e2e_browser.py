@@ -172,3 +172,25 @@ def test_the_mapping_page_shows_the_companys_codes_and_warns_about_a_wrong_one(
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert accessibility_problems(page) == []
+
+
+def test_on_a_phone_a_held_invoice_says_what_to_fix_on_screen(page, live_hub, hub_org, emulator):
+    log_in(page, live_hub, hub_org["admin_email"])
+    page.click("text=Connect to QuickBooks")
+    page.wait_for_url(f"{emulator.base_url}/connect/oauth2*")
+    page.click("button[value=connect]")
+    page.wait_for_url(f"{live_hub}/integrations")
+    api = httpx.Client(base_url=live_hub, headers={"Authorization": f"Bearer {hub_org['api_key']}"})
+    body = make_batch(1)
+    body["invoices"][0]["number"] = "NDIS-2026-11-FORTNIGHT-0001"
+    batch = api.post("/api/v1/invoice-batches", json=body).json()
+    wait_synced(api, batch["id"])
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_hub}/invoice-batches/{batch['id']}")
+    reason = page.locator(".sync-cell .problem").first
+    assert "QuickBooks allows at most 21" in reason.inner_text()
+    box = reason.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert accessibility_problems(page) == []

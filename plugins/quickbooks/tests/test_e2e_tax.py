@@ -180,7 +180,7 @@ def test_pushing_waits_for_a_tax_code_the_hub_cannot_choose_and_goes_once_chosen
     connect_quickbooks(browser)
     listing = browser.get("/integrations").text
     assert "One more step: choose the tax code for GST-free lines" in listing
-    assert "choose on the mapping page" in listing
+    assert "Not chosen yet: the tax code for GST-free lines" in listing
 
     batch = push(api, invoice("INV-1", SUPPORT), invoice("INV-2", REPORT))
     body = wait_synced(api, batch["id"])
